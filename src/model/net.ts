@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { VbnError, shapeString } from '../errors.js';
+import { virtualBatchNormConcatenated } from '../vbn/concatenated.js';
+import { referenceBatchNorm, virtualBatchNorm } from '../vbn/normalize.js';
+import { referenceStatistics, type ReferenceStatistics } from '../vbn/statistics.js';
+import { checkOneOf } from '../vbn/validate.js';
+import {
+  STRATEGIES,
+  channelsOf,
+  resolveNetConfig,
+  type ResolvedNetConfig,
+  type Strategy,
+  type VbnNetConfig,
+} from './config.js';
+
+/** Parameters by name; see `parameterNames`. The reference batch is never one of them. */
+export type Params = Record<string, tf.Variable>;
+/** Anything that holds the parameter tensors by name (variables or plain tensors). */
+export type ParamTensors = Record<string, tf.Tensor>;
+
+export interface ApplyOptions {
+  /** 'concat' (one pass over [reference; inputs], default) or 'two-pass'. */
+  strategy?: Strategy;
+  /**
+   * two-pass only: statistics from `net.referenceStatistics(params, reference)`, reused across
+   * batches for evaluation (no reference pass per batch; no gradient reaches the reference).
+   */
+  statistics?: ReferenceStatistics[];
+}
+
+export interface VbnNet {
+  /** The configuration with every default applied. */
+  readonly config: ResolvedNetConfig;
+  /** Parameter names in a stable order: conv{i}/kernel, vbn{i}/gamma, vbn{i}/beta, dense/kernel, dense/bias. */
+  readonly parameterNames: readonly string[];
+  /** Shape of each parameter. */
+  readonly parameterShapes: Readonly<Record<string, number[]>>;
+  /** Fresh parameters, deterministic for a seed (He-normal convs, Glorot-uniform dense, gamma 1, beta 0). */
+  init(seed: number): Params;
+  /** Logits `[B, numClasses]` for `inputs` only (`[B, ...inputShape]`), against `reference` (`[N, ...inputShape]`). */
+  apply(
+    params: ParamTensors,
+    reference: tf.Tensor,
+    inputs: tf.Tensor,
+    options?: ApplyOptions,
+  ): tf.Tensor2D;
+  /** Each block's reference statistics for a set of weights (two-pass evaluation). Dispose with disposeStatistics. */
+  referenceStatistics(params: ParamTensors, reference: tf.Tensor): ReferenceStatistics[];
+}
+
+/** Conv -> VBN -> ReLU blocks, global average pooling over the input examples, dense logits. */
+export function createVbnNet(config: VbnNetConfig): VbnNet {
+  const c = resolveNetConfig(config);
+  const shapes: Record<string, number[]> = {};
+  let cin = channelsOf(c);
+  c.filters.forEach((f, i) => {
+    shapes[`conv${i}/kernel`] = [c.kernelSize, c.kernelSize, cin, f];
+    shapes[`vbn${i}/gamma`] = [f];
+    shapes[`vbn${i}/beta`] = [f];
+    cin = f;
+  });
+  shapes['dense/kernel'] = [cin, c.numClasses];
+  shapes['dense/bias'] = [c.numClasses];
+  const names = Object.keys(shapes);
+
+  const expectShape = (fn: string, what: string, t: tf.Tensor): void => {
+    if (!(t instanceof tf.Tensor)) throw new VbnError(`${fn}: ${what} must be a tf.Tensor`);
+    const ok =
+      t.rank === 4 &&
+      t.shape.slice(1).every((d, i) => d === c.inputShape[i]) &&
+      t.dtype === 'float32';
+    if (!ok || t.shape[0] < 1) {
+      throw new VbnError(
+        `${fn}: ${what} must be float32 of shape [B,${c.inputShape.join(',')}] (${c.dataFormat}) with B >= 1 but is ${t.dtype} ${shapeString(t.shape)}`,
+      );
+    }
+  };
+  const param = (params: ParamTensors, name: string): tf.Tensor => {
+    const p = params[name];
+    if (!p) {
+      throw new VbnError(`VbnNet: missing parameter '${name}' (expected ${names.join(', ')})`);
+    }
+    if (p.shape.join(',') !== shapes[name].join(',')) {
+      throw new VbnError(
+        `VbnNet: parameter '${name}' has shape ${shapeString(p.shape)} but the network expects ${shapeString(shapes[name])}`,
+      );
+    }
+    return p;
+  };
+  const toNhwc = (t: tf.Tensor): tf.Tensor4D =>
+    (c.dataFormat === 'channelsFirst' ? tf.transpose(t, [0, 2, 3, 1]) : t) as tf.Tensor4D;
+  const conv = (params: ParamTensors, i: number, x: tf.Tensor4D): tf.Tensor4D =>
+    tf.conv2d(x, param(params, `conv${i}/kernel`) as tf.Tensor4D, c.strides, c.padding);
+  const affine = (params: ParamTensors, i: number) => ({
+    gamma: param(params, `vbn${i}/gamma`),
+    beta: param(params, `vbn${i}/beta`),
+    epsilon: c.epsilon,
+  });
+  const head = (params: ParamTensors, features: tf.Tensor4D): tf.Tensor2D =>
+    tf.add(
+      tf.matMul(
+        tf.mean(features, [1, 2]) as tf.Tensor2D,
+        param(params, 'dense/kernel') as tf.Tensor2D,
+      ),
+      param(params, 'dense/bias'),
+    ) as tf.Tensor2D;
+
+  /** Reference pass: each block's statistics, and the reference activations feeding the next block. */
+  const referencePass = (params: ParamTensors, reference: tf.Tensor): ReferenceStatistics[] => {
+    const stats: ReferenceStatistics[] = [];
+    let r = toNhwc(reference);
+    c.filters.forEach((_, i) => {
+      const y = conv(params, i, r);
+      const s = referenceStatistics(y, { stopReferenceGradient: c.stopReferenceGradient });
+      stats.push(s);
+      if (i < c.filters.length - 1) {
+        r = tf.relu(referenceBatchNorm(y, s, affine(params, i))) as tf.Tensor4D;
+      }
+    });
+    return stats;
+  };
+
+  const applyTwoPass = (
+    params: ParamTensors,
+    x: tf.Tensor4D,
+    stats: ReferenceStatistics[],
+  ): tf.Tensor2D => {
+    if (stats.length !== c.filters.length) {
+      throw new VbnError(
+        `VbnNet.apply: statistics has ${stats.length} entries but the network has ${c.filters.length} blocks`,
+      );
+    }
+    c.filters.forEach((_, i) => {
+      x = tf.relu(
+        virtualBatchNorm(conv(params, i, x), stats[i], { ...affine(params, i), mode: c.mode }),
+      ) as tf.Tensor4D;
+    });
+    return head(params, x);
+  };
+
+  const applyConcat = (params: ParamTensors, r: tf.Tensor4D, x: tf.Tensor4D): tf.Tensor2D => {
+    const n = r.shape[0];
+    let h = tf.concat([r, x], 0);
+    c.filters.forEach((_, i) => {
+      h = tf.relu(
+        virtualBatchNormConcatenated(conv(params, i, h), n, {
+          ...affine(params, i),
+          mode: c.mode,
+          stopReferenceGradient: c.stopReferenceGradient,
+        }),
+      ) as tf.Tensor4D;
+    });
+    // Only the input rows reach the head, whatever the batch sizes (not shape[0] // 2).
+    return head(params, tf.slice(h, [n, 0, 0, 0], [x.shape[0], -1, -1, -1]));
+  };
+
+  return {
+    config: c,
+    parameterNames: names,
+    parameterShapes: shapes,
+    init(seed: number): Params {
+      return tf.tidy(() => {
+        const out: Params = {};
+        names.forEach((name, k) => {
+          const shape = shapes[name];
+          let value: tf.Tensor;
+          if (name.endsWith('/gamma')) value = tf.ones(shape);
+          else if (name.endsWith('/beta') || name.endsWith('/bias')) value = tf.zeros(shape);
+          else if (name.startsWith('conv')) {
+            const fanIn = shape[0] * shape[1] * shape[2];
+            value = tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 1000 + k);
+          } else {
+            const limit = Math.sqrt(6 / (shape[0] + shape[1]));
+            value = tf.randomUniform(shape, -limit, limit, 'float32', seed * 1000 + k);
+          }
+          out[name] = tf.variable(value, true, name);
+        });
+        return out;
+      });
+    },
+    apply(params, reference, inputs, options = {}) {
+      const strategy = checkOneOf(
+        'VbnNet.apply',
+        'strategy',
+        options.strategy ?? 'concat',
+        STRATEGIES,
+      );
+      if (options.statistics && strategy !== 'two-pass') {
+        throw new VbnError(`VbnNet.apply: precomputed statistics need strategy 'two-pass'`);
+      }
+      if (!options.statistics) expectShape('VbnNet.apply', 'reference', reference);
+      expectShape('VbnNet.apply', 'inputs', inputs);
+      return tf.tidy(() => {
+        const x = toNhwc(inputs);
+        if (strategy === 'concat') return applyConcat(params, toNhwc(reference), x);
+        if (options.statistics) return applyTwoPass(params, x, options.statistics);
+        const stats = referencePass(params, reference);
+        return applyTwoPass(params, x, stats);
+      });
+    },
+    referenceStatistics(params, reference) {
+      expectShape('VbnNet.referenceStatistics', 'reference', reference);
+      // tidy keeps every tensor reachable from the returned objects.
+      return tf.tidy(
+        () => referencePass(params, reference) as unknown as tf.TensorContainer,
+      ) as unknown as ReferenceStatistics[];
+    },
+  };
+}
