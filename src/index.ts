@@ -3,8 +3,7 @@
  * Importing this module registers gradients (through tfjs-layers), the cpu and wasm backends,
  * and the VirtualBatchNormalization layer for serialization.
  */
-// The Node bundle of tfjs-core registers no gradients; tfjs-layers' does (imported here).
-import '@tensorflow/tfjs-layers';
+import './backend/gradients.js';
 export { VbnError, shapeString } from './errors.js';
 export type { VbnMode, StatisticsOptions, NormalizeOptions } from './vbn/options.js';
 export { DEFAULT_EPSILON } from './vbn/options.js';
@@ -41,3 +40,38 @@ export {
   type DataFormat,
   STRATEGIES,
 } from './model/config.js';
+export {
+  compare,
+  assertAgree,
+  DisagreementError,
+  type Agreement,
+  type Tolerance,
+  type Comparable,
+} from './check/compare.js';
+export { Tape, leaves, valuesOf, sizeOf, stridesOf, type NodeTensor } from './oracle/tape.js';
+export {
+  virtualBatchNorm64,
+  referenceBatchNorm64,
+  moments64,
+  type Vbn64Options,
+} from './oracle/vbn64.js';
+export { loadData, DATA_DEFAULTS, type DataOptions, type LoadedData } from './data/load.js';
+export type { Dataset } from './data/dataset.js';
+export {
+  train,
+  epochOrder,
+  TrainingDivergedError,
+  type TrainOptions,
+  type TrainHooks,
+  type TrainSummary,
+  type EpochMetrics,
+  type RunState,
+  type CheckpointMeta,
+  type StepProgress,
+} from './train/train.js';
+export { evaluate, type Evaluation } from './train/evaluate.js';
+export { trainStep, NonFiniteLossError, type StepResult } from './train/step.js';
+export { computeLoss, LOSSES, type LossName } from './train/losses.js';
+export { createOptimizer, OPTIMIZERS, DEFAULT_LR, type OptimizerName } from './train/optimizers.js';
+export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
+export { readCheckpoint, resolveCheckpointDir, writeCheckpoint } from './train/checkpoint.js';

@@ -1,8 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import './gradients.js';
 import { VbnError } from '../errors.js';
 import { registerWasmConvGradients } from './wasm-conv-filter.js';
+
+// Registering wasm gives it priority over cpu, yet it initializes asynchronously: synchronous ops
+// right after `import 'vbn'` would fail. Unless the user already chose one, start on cpu, which
+// initializes synchronously inside setBackend's first (synchronous) part.
+if ((tf.engine() as unknown as { backendName: string | null }).backendName == null) {
+  void tf.setBackend('cpu');
+}
 
 /** Backends vbn knows. `native` is the oneDNN engine, registered only when its addon loads. */
 export type BackendName = 'cpu' | 'wasm' | 'native';

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createVbnNet, type VbnNet } from '../model/net.js';
+import { VbnError } from '../errors.js';
+import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
+import type { CheckpointMeta } from '../train/train.js';
+
+export interface LoadedModel {
+  dir: string;
+  meta: CheckpointMeta;
+  net: VbnNet;
+  params: Record<string, tf.Tensor>;
+  reference: tf.Tensor;
+}
+
+/** Loads a checkpoint (or a run folder's last/best) into a network ready for apply(). */
+export function loadModel(dir: string, which: 'last' | 'best' = 'last'): LoadedModel {
+  const resolved = resolveCheckpointDir(dir, which);
+  const c = readCheckpoint<CheckpointMeta>(resolved);
+  const m = c.meta;
+  const net = createVbnNet({
+    inputShape: m.inputShape,
+    filters: m.config.filters,
+    kernelSize: m.config.kernelSize,
+    strides: m.config.strides,
+    padding: m.config.padding,
+    numClasses: m.classNames.length,
+    mode: m.config.mode,
+    epsilon: m.config.epsilon,
+    stopReferenceGradient: m.config.stopReferenceGradient,
+  });
+  for (const name of net.parameterNames) {
+    if (!c.params[name]) throw new VbnError(`${resolved}: checkpoint lacks parameter '${name}'`);
+  }
+  tf.dispose(c.optimizer.map((w) => w.tensor));
+  return { dir: resolved, meta: m, net, params: c.params, reference: c.reference };
+}

@@ -1,0 +1,45 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Flag value parsers: each rejects bad input with what was expected. */
+export function integer(min: number) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(v) || v < min) {
+      throw new InvalidArgumentError(`expected an integer >= ${min}.`);
+    }
+    return v;
+  };
+}
+
+export function positiveNumber(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidArgumentError('expected a positive number.');
+  }
+  return v;
+}
+
+export function fraction(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !(v > 0 && v < 1)) {
+    throw new InvalidArgumentError('expected a number between 0 and 1 (exclusive).');
+  }
+  return v;
+}
+
+export function intList(value: string): number[] {
+  const parts = value.split(',').map((s) => s.trim());
+  if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {
+    throw new InvalidArgumentError('expected a comma list of positive integers, like 16,32,64.');
+  }
+  return parts.map(Number);
+}
+
+export function choice<T extends string>(allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!allowed.includes(value as T)) {
+      throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
+    }
+    return value as T;
+  };
+}

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Deterministic float32-representable normal samples (mulberry32 + Box-Muller). */
+export function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
+  let s = seed >>> 0;
+  const u = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
+    out[i] = mean + std * r;
+  }
+  return out;
+}
+
+export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A float32 tensor of normal samples and its exact values as float64. */
+export function randomTensor(shape: number[], seed: number, mean = 0, std = 1) {
+  const values = randn(size(shape), seed, mean, std);
+  return { tensor: tf.tensor(values, shape, 'float32'), values: Float64Array.from(values), shape };
+}
+
+/** Relative error ||a-b||/||b||. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-300));
+}
+
+export const BACKENDS = ['cpu', 'wasm'] as const;
