@@ -75,3 +75,4 @@ export { computeLoss, LOSSES, type LossName } from './train/losses.js';
 export { createOptimizer, OPTIMIZERS, DEFAULT_LR, type OptimizerName } from './train/optimizers.js';
 export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
 export { readCheckpoint, resolveCheckpointDir, writeCheckpoint } from './train/checkpoint.js';
+export { vbnNet64, conv2d64, paramLeaves } from './oracle/net64.js';
