@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { predictCommand } from './predict.js';
 
-/** Commands added by later parts (check, predict, bench). */
-export function extraCommands(_ctx: CliContext): Command[] {
-  return [];
+/** Commands beyond train and eval. */
+export function extraCommands(ctx: CliContext): Command[] {
+  return [predictCommand(ctx)];
 }

@@ -62,7 +62,8 @@ export function trainCommand(ctx: CliContext): Command {
     .option('--quiet', 'no progress output');
   runtimeFlags(cmd);
   cmd.action(async (flags: TrainFlags) => {
-    const backend = await useBackend(flags.backend as never, (l) => ctx.note(l));
+    const fallbacks: string[] = [];
+    const backend = await useBackend(flags.backend as never, (l) => fallbacks.push(l));
     let dataOptions: DataOptions = {
       data: flags.data,
       classes: flags.classes,
@@ -96,7 +97,10 @@ export function trainCommand(ctx: CliContext): Command {
     }
     const data = loadData(dataOptions);
     const progress = progressHooks({ quiet: Boolean(flags.quiet) });
-    if (!flags.quiet) ctx.out(`data: ${data.description}; backend ${backend}; output ${outDir}`);
+    if (!flags.quiet)
+      ctx.out(
+        `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
+      );
     const summary = await train(data, {
       config: {
         filters: flags.filters,
@@ -131,11 +135,14 @@ export function trainCommand(ctx: CliContext): Command {
       },
     });
     progress.stop();
-    if (!flags.quiet) {
+    if (summary.interrupted) {
+      // Said even with --quiet: the run did not finish.
+      ctx.note(
+        `stopped after step ${summary.steps}; resume with: npx vbn train --resume ${outDir}`,
+      );
+    } else if (!flags.quiet) {
       ctx.out(
-        summary.interrupted
-          ? `stopped after step ${summary.steps}; resume with: npx vbn train --resume ${outDir}`
-          : `validation accuracy ${(100 * summary.valAccuracy).toFixed(2)}% (loss ${summary.valLoss.toFixed(4)}) after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; checkpoints in ${outDir}`,
+        `validation accuracy ${(100 * summary.valAccuracy).toFixed(2)}% (loss ${summary.valLoss.toFixed(4)}) after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; checkpoints in ${outDir}`,
       );
     }
     if (flags.json) printJson(ctx, { ...summary, backend });

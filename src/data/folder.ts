@@ -16,8 +16,14 @@ interface Decoded {
 /** Decodes one PNG file, or says in one line why it cannot. */
 export function readPng(file: string): Decoded {
   let png: ReturnType<typeof PNG.sync.read>;
+  let bytes: Buffer;
   try {
-    png = PNG.sync.read(readFileSync(file));
+    bytes = readFileSync(file);
+  } catch {
+    throw new VbnError(`${file}: no such file (expected a PNG image)`);
+  }
+  try {
+    png = PNG.sync.read(bytes);
   } catch (e) {
     throw new VbnError(`${file}: not a readable PNG image (${(e as Error).message})`);
   }

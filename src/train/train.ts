@@ -16,6 +16,7 @@ import {
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import { createOptimizer } from './optimizers.js';
+import { optimizerState, restoreOptimizerState } from './optimizer-state.js';
 import { NonFiniteLossError, trainStep } from './step.js';
 
 export interface EpochMetrics {
@@ -184,7 +185,7 @@ export async function train(data: LoadedData, options: TrainOptions = {}): Promi
       params[name].assign(t);
     }
     tf.dispose(Object.values(restored.params));
-    if (restored.optimizer.length > 0) await optimizer.setWeights(restored.optimizer);
+    await restoreOptimizerState(optimizer, restored.optimizer);
     tf.dispose(restored.optimizer.map((w) => w.tensor));
   }
   const state: RunState = meta
@@ -214,7 +215,7 @@ export async function train(data: LoadedData, options: TrainOptions = {}): Promi
       meta: checkpointMeta(),
       params,
       reference,
-      optimizer: await optimizer.getWeights(),
+      optimizer: await optimizerState(optimizer),
     });
     pointLink(outDir, 'last', name);
     if (isBest) pointLink(outDir, 'best', name);
@@ -291,6 +292,9 @@ export async function train(data: LoadedData, options: TrainOptions = {}): Promi
           accuracy: p.correct / p.seen,
           examplesPerSecond: p.seen / Math.max(p.seconds, 1e-9),
         });
+        // Give the event loop a turn (a macrotask, not a microtask): signal handlers and the
+        // progress bar's timers only run there.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         if (hooks.shouldStop?.()) {
           interrupted = true;
           break;

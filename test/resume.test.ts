@@ -1,0 +1,175 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { loadData, train, useBackend } from 'vbn';
+import { imageFolder, tempDir } from './fixtures.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
+const data = imageFolder(tempDir(), { classes: 2, perClass: 60, size: 28 });
+// 96 training images, batch 8: 12 steps per epoch, 36 in all; checkpoints every 2 steps.
+const ARGS = [
+  'train',
+  '--data',
+  data,
+  '--filters',
+  '16,32',
+  '--reference-size',
+  '8',
+  '--batch-size',
+  '8',
+  '--epochs',
+  '3',
+  '--seed',
+  '5',
+  '--checkpoint-every',
+  '2',
+  '--backend',
+  'wasm',
+  '--quiet',
+];
+
+const metrics = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l))
+    .map(({ examplesPerSecond: _a, seconds: _b, ...rest }) => rest);
+
+const stepOf = (dir: string) => {
+  try {
+    return Number(readlinkSync(join(dir, 'last')).replace('ckpt-', ''));
+  } catch {
+    return 0;
+  }
+};
+
+function vbn(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts a run and sends `signal` once its last checkpoint reaches `atStep`. */
+function interrupt(out: string, signal: NodeJS.Signals, atStep: number) {
+  return new Promise<{
+    code: number | null;
+    signal: string | null;
+    stderr: string;
+    killedAt: number;
+  }>((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...ARGS, '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let killedAt = -1;
+    const poll = setInterval(() => {
+      const s = stepOf(out);
+      if (killedAt < 0 && s >= atStep) {
+        killedAt = s;
+        child.kill(signal);
+      }
+    }, 5);
+    child.on('exit', (code, sig) => {
+      clearInterval(poll);
+      resolve({ code, signal: sig, stderr, killedAt });
+    });
+  });
+}
+
+const reference = (() => {
+  let m: ReturnType<typeof metrics> | null = null;
+  return () => {
+    if (!m) {
+      const out = join(tempDir(), 'uninterrupted');
+      expect(vbn([...ARGS, '--out', out]).code).toBe(0);
+      m = metrics(out);
+      expect(m).toHaveLength(3);
+    }
+    return m;
+  };
+})();
+
+describe('crash safety and resume', () => {
+  it('SIGKILL mid-epoch leaves a loadable checkpoint; --resume ends with the metrics of an uninterrupted run', async () => {
+    const want = reference();
+    const out = join(tempDir(), 'killed');
+    const k = await interrupt(out, 'SIGKILL', 3);
+    expect(k.signal).toBe('SIGKILL');
+    expect(k.killedAt).toBeGreaterThanOrEqual(3);
+    expect(existsSync(join(out, 'last', 'checkpoint.json'))).toBe(true);
+    const done = metrics(out).length;
+    expect(done).toBeLessThan(3); // it really was cut short
+    const e = vbn(['eval', '--checkpoint', out, '--backend', 'wasm', '--json']);
+    expect(e.code).toBe(0);
+    const r = vbn(['train', '--resume', out, '--backend', 'wasm', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(metrics(out)).toEqual(want);
+  });
+
+  it('SIGINT finishes the step, writes a checkpoint and exits 130; resuming matches too', async () => {
+    const want = reference();
+    const out = join(tempDir(), 'interrupted');
+    const k = await interrupt(out, 'SIGINT', 4);
+    expect(k.code).toBe(130);
+    expect(k.stderr).toMatch(/stopped after step \d+; resume with: npx vbn train --resume /);
+    expect(stepOf(out)).toBeGreaterThanOrEqual(k.killedAt);
+    expect(stepOf(out)).toBeLessThan(36);
+    const r = vbn(['train', '--resume', out, '--backend', 'wasm', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(metrics(out)).toEqual(want);
+  });
+
+  it('a NaN loss stops the run naming the step and the last good checkpoint, which stays intact', () => {
+    const out = join(tempDir(), 'nan');
+    const r = vbn([
+      'train',
+      '--data',
+      data,
+      '--filters',
+      '4',
+      '--reference-size',
+      '8',
+      '--batch-size',
+      '8',
+      '--optimizer',
+      'sgd',
+      '--lr',
+      '1e39',
+      '--checkpoint-every',
+      '1',
+      '--epochs',
+      '2',
+      '--backend',
+      'wasm',
+      '--quiet',
+      '--out',
+      out,
+    ]);
+    expect(r.code).toBe(1);
+    const m = /the loss became (NaN|Infinity|-Infinity) at step (\d+) \(epoch 1\)/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    const failed = Number(m![2]);
+    expect(r.stderr).toMatch(
+      /no checkpoint was overwritten; last good checkpoint: .*last \(written before step/,
+    );
+    expect(stepOf(out)).toBe(failed - 1);
+    const ck = JSON.parse(readFileSync(join(out, 'last', 'checkpoint.json'), 'utf8'));
+    expect(ck.state.step).toBe(failed - 1);
+  });
+
+  it('the tensor count stays flat across epochs', async () => {
+    await useBackend('wasm');
+    const counts: number[] = [];
+    const d = loadData({ data, valFraction: 0.2 });
+    await train(d, {
+      config: { filters: [4, 4], referenceSize: 8, batchSize: 8, epochs: 4 },
+      hooks: { onEpoch: () => void counts.push(tf.memory().numTensors) },
+    });
+    expect(counts).toHaveLength(4);
+    expect(new Set(counts).size).toBe(1);
+    await useBackend('cpu');
+  });
+});
