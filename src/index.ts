@@ -76,3 +76,19 @@ export { createOptimizer, OPTIMIZERS, DEFAULT_LR, type OptimizerName } from './t
 export { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
 export { readCheckpoint, resolveCheckpointDir, writeCheckpoint } from './train/checkpoint.js';
 export { vbnNet64, conv2d64, paramLeaves } from './oracle/net64.js';
+export {
+  runCheck,
+  CHECK_TOLERANCES,
+  type CheckOptions,
+  type CheckReport,
+  type CheckRow,
+} from './check/run.js';
+export { prepareCheck, type CheckSetup } from './check/setup.js';
+export { formatReport, reportJson } from './check/report.js';
+export {
+  builtinImplementation,
+  loadImplementation,
+  MODULE_LIBRARY,
+  type Implementation,
+} from './check/implementation.js';
+export { Random, tfSeed } from './util/random.js';

@@ -73,7 +73,9 @@ function run(c: NetCase, strategy: Strategy, seed: number, batch: number) {
     );
     return {
       logits: logits.dataSync().slice(),
-      grads: Object.fromEntries(net.parameterNames.map((n) => [n, grads[n].dataSync().slice()])),
+      grads: Object.fromEntries(
+        net.parameterNames.map((n) => [n, grads[params[n].name].dataSync().slice()]),
+      ),
     };
   });
   const paramValues = Object.fromEntries(
@@ -254,5 +256,26 @@ describe('network configuration errors', () => {
     expect(() =>
       net.apply(p, tf.zeros([2, 6, 6, 1]), tf.zeros([3, 6, 6, 1]), { strategy: 'x' as Strategy }),
     ).toThrow(/unknown strategy "x"/);
+  });
+});
+
+describe('initialization', () => {
+  it('is deterministic for every seed, 0 included (tf.js treats a seed of 0 as none)', () => {
+    const net = createVbnNet({ inputShape: [8, 8, 1], filters: [3, 4] });
+    for (const seed of [0, 1, 7]) {
+      const a = net.init(seed);
+      const b = net.init(seed);
+      for (const n of net.parameterNames)
+        expect(Array.from(a[n].dataSync()), `${n} seed ${seed}`).toEqual(
+          Array.from(b[n].dataSync()),
+        );
+      tf.dispose([...Object.values(a), ...Object.values(b)]);
+    }
+    const a = net.init(0);
+    const c = net.init(1);
+    expect(Array.from(a['conv0/kernel'].dataSync())).not.toEqual(
+      Array.from(c['conv0/kernel'].dataSync()),
+    );
+    tf.dispose([...Object.values(a), ...Object.values(c)]);
   });
 });

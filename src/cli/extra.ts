@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { checkCommand } from './check.js';
 import { predictCommand } from './predict.js';
 
 /** Commands beyond train and eval. */
 export function extraCommands(ctx: CliContext): Command[] {
-  return [predictCommand(ctx)];
+  return [checkCommand(ctx), predictCommand(ctx)];
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { tfSeed } from '../util/random.js';
 import { VbnError, shapeString } from '../errors.js';
 import { virtualBatchNormConcatenated } from '../vbn/concatenated.js';
 import { referenceBatchNorm, virtualBatchNorm } from '../vbn/normalize.js';
@@ -26,6 +27,12 @@ export interface ApplyOptions {
    * batches for evaluation (no reference pass per batch; no gradient reaches the reference).
    */
   statistics?: ReferenceStatistics[];
+  /**
+   * Filled with each block's output for the input rows (`block0`, `block1`, ...: `[B, h, w, f]`,
+   * NHWC), so a comparison can name the first block where two implementations part. The tensors
+   * are kept (outside tidy); the caller disposes them.
+   */
+  record?: Record<string, tf.Tensor>;
 }
 
 export interface VbnNet {
@@ -120,10 +127,15 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     return stats;
   };
 
+  const keep = (record: Record<string, tf.Tensor> | undefined, name: string, t: tf.Tensor) => {
+    if (record) record[name] = tf.keep(tf.clone(t));
+  };
+
   const applyTwoPass = (
     params: ParamTensors,
     x: tf.Tensor4D,
     stats: ReferenceStatistics[],
+    record?: Record<string, tf.Tensor>,
   ): tf.Tensor2D => {
     if (stats.length !== c.filters.length) {
       throw new VbnError(
@@ -134,11 +146,17 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
       x = tf.relu(
         virtualBatchNorm(conv(params, i, x), stats[i], { ...affine(params, i), mode: c.mode }),
       ) as tf.Tensor4D;
+      keep(record, `block${i}`, x);
     });
     return head(params, x);
   };
 
-  const applyConcat = (params: ParamTensors, r: tf.Tensor4D, x: tf.Tensor4D): tf.Tensor2D => {
+  const applyConcat = (
+    params: ParamTensors,
+    r: tf.Tensor4D,
+    x: tf.Tensor4D,
+    record?: Record<string, tf.Tensor>,
+  ): tf.Tensor2D => {
     const n = r.shape[0];
     let h = tf.concat([r, x], 0);
     c.filters.forEach((_, i) => {
@@ -149,6 +167,7 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
           stopReferenceGradient: c.stopReferenceGradient,
         }),
       ) as tf.Tensor4D;
+      if (record) keep(record, `block${i}`, tf.slice(h, [n, 0, 0, 0], [x.shape[0], -1, -1, -1]));
     });
     // Only the input rows reach the head, whatever the batch sizes (not shape[0] // 2).
     return head(params, tf.slice(h, [n, 0, 0, 0], [x.shape[0], -1, -1, -1]));
@@ -168,12 +187,13 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
           else if (name.endsWith('/beta') || name.endsWith('/bias')) value = tf.zeros(shape);
           else if (name.startsWith('conv')) {
             const fanIn = shape[0] * shape[1] * shape[2];
-            value = tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed * 1000 + k);
+            value = tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', tfSeed(seed, k));
           } else {
             const limit = Math.sqrt(6 / (shape[0] + shape[1]));
-            value = tf.randomUniform(shape, -limit, limit, 'float32', seed * 1000 + k);
+            value = tf.randomUniform(shape, -limit, limit, 'float32', tfSeed(seed, k));
           }
-          out[name] = tf.variable(value, true, name);
+          // Unnamed: tf.js variable names are global, and two networks may live at once.
+          out[name] = tf.variable(value, true);
         });
         return out;
       });
@@ -192,10 +212,10 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
       expectShape('VbnNet.apply', 'inputs', inputs);
       return tf.tidy(() => {
         const x = toNhwc(inputs);
-        if (strategy === 'concat') return applyConcat(params, toNhwc(reference), x);
-        if (options.statistics) return applyTwoPass(params, x, options.statistics);
-        const stats = referencePass(params, reference);
-        return applyTwoPass(params, x, stats);
+        const rec = options.record;
+        if (strategy === 'concat') return applyConcat(params, toNhwc(reference), x, rec);
+        if (options.statistics) return applyTwoPass(params, x, options.statistics, rec);
+        return applyTwoPass(params, x, referencePass(params, reference), rec);
       });
     },
     referenceStatistics(params, reference) {

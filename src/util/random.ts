@@ -27,3 +27,12 @@ export class Random {
     return a;
   }
 }
+
+/**
+ * A seed for tf.random* ops from a run seed and a stream number. Never 0: TensorFlow.js treats a
+ * seed of 0 as "no seed" (`seed ? seed : Math.random()`), which silently made runs random.
+ */
+export function tfSeed(seed: number, stream: number): number {
+  const h = (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(stream + 1, 0x85ebca6b)) >>> 0;
+  return h === 0 ? 1 : h;
+}

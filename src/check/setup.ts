@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { availableBackends, type BackendName } from '../backend/select.js';
+import { VbnError } from '../errors.js';
+import type { VbnNetConfig } from '../model/config.js';
+import { createVbnNet, type VbnNet } from '../model/net.js';
+import { Random } from '../util/random.js';
+import type { CheckData, ParamValues } from './float64.js';
+import { builtinImplementation, loadImplementation } from './implementation.js';
+import type { CheckOptions } from './run.js';
+
+export interface CheckSetup {
+  /** The built-in network (defaults: 12x12x1 images, filters [4, 8], 2 classes). */
+  network?: Partial<VbnNetConfig>;
+  /** Trained weights and reference instead of a fresh network. */
+  model?: { net: VbnNet; params: Record<string, tf.Tensor>; reference: tf.Tensor };
+  /** Module files for implementation A and B; default the built-in 'concat' and 'two-pass'. */
+  a?: string;
+  b?: string;
+  /** Backends; default every available one. cpu, when listed, is the reference. */
+  backends?: BackendName[];
+  /** Reference size N. Default 8. */
+  referenceSize?: number;
+  /** Input batch size B (different from N on purpose). Default 5. */
+  batchSize?: number;
+  seed?: number;
+  steps?: number;
+  lr?: number;
+  tolerance?: number;
+}
+
+function normals(n: number, rng: Random, mean = 0, std = 1): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] =
+      mean +
+      std * Math.sqrt(-2 * Math.log(rng.next() + 1e-12)) * Math.cos(2 * Math.PI * rng.next());
+  }
+  return out;
+}
+
+function makeData(
+  shape: number[],
+  reference: Float32Array | null,
+  n: number,
+  b: number,
+  classes: number,
+  rng: Random,
+): CheckData {
+  const per = shape.reduce((x, y) => x * y, 1);
+  return {
+    reference: { shape: [n, ...shape], values: reference ?? normals(n * per, rng) },
+    inputs: { shape: [b, ...shape], values: normals(b * per, rng, 0.5, 1.5) },
+    labels: Int32Array.from({ length: b }, () => rng.int(classes)),
+  };
+}
+
+/** Everything runCheck needs, from options a user (or the CLI) gives. */
+export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
+  const present = await availableBackends();
+  const asked = s.backends ?? present;
+  const missing = asked.filter((b) => !present.includes(b));
+  if (missing.length) {
+    throw new VbnError(
+      `--backends: ${missing.join(', ')} not available here (available: ${present.join(', ')})`,
+    );
+  }
+  const backends = [...new Set(asked)].sort((a, b) => (a === 'cpu' ? -1 : b === 'cpu' ? 1 : 0));
+  await tf.setBackend(backends[0]);
+  const seed = s.seed ?? 0;
+  const rng = new Random(seed);
+  let net: VbnNet;
+  let params: Record<string, ParamValues>;
+  let reference: Float32Array | null = null;
+  let referenceSize = s.referenceSize ?? 8;
+  const read = (p: Record<string, tf.Tensor>) =>
+    Object.fromEntries(
+      net.parameterNames.map((n) => [
+        n,
+        { shape: p[n].shape, values: p[n].dataSync().slice() as Float32Array },
+      ]),
+    );
+  if (s.model) {
+    net = s.model.net;
+    params = read(s.model.params);
+    reference = s.model.reference.dataSync().slice() as Float32Array;
+    referenceSize = s.model.reference.shape[0];
+  } else {
+    net = createVbnNet({ inputShape: [12, 12, 1], filters: [4, 8], ...s.network });
+    const vars = net.init(seed);
+    params = read(vars);
+    tf.dispose(Object.values(vars));
+  }
+  const batch = s.batchSize ?? 5;
+  const shape = net.config.inputShape;
+  const data = makeData(shape, reference, referenceSize, batch, net.config.numClasses, rng);
+  const smallData = makeData(
+    shape,
+    null,
+    Math.min(3, referenceSize),
+    Math.min(2, batch),
+    net.config.numClasses,
+    rng,
+  );
+  const a = s.a ? await loadImplementation(s.a, net) : builtinImplementation(net, 'concat');
+  const b = s.b ? await loadImplementation(s.b, net) : builtinImplementation(net, 'two-pass');
+  return {
+    net,
+    a,
+    b,
+    params,
+    data,
+    smallData,
+    backends,
+    steps: s.steps,
+    lr: s.lr,
+    tolerance: s.tolerance,
+    seed,
+  };
+}

@@ -1,0 +1,91 @@
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendName } from '../backend/select.js';
+import { formatReport, reportJson } from '../check/report.js';
+import { CHECK_TOLERANCES, runCheck } from '../check/run.js';
+import { prepareCheck } from '../check/setup.js';
+import type { VbnNetConfig } from '../model/config.js';
+import type { CliContext } from './context.js';
+import { networkFlags } from './flags.js';
+import { loadModel } from './load-model.js';
+import { choice, integer, positiveNumber } from './parse.js';
+
+export function checkCommand(ctx: CliContext): Command {
+  const cmd = new Command('check').description(
+    'prove that two implementations of the network agree: logits, gradients, fetch invariance, determinism, backends, float64, finite differences, trajectories',
+  );
+  networkFlags(cmd);
+  cmd
+    .option('--image-size <n>', 'input images are N x N (default 12)', integer(1))
+    .option('--channels <n>', 'input channels (default 1)', integer(1))
+    .option('--channels-first', 'feed inputs as [B, C, H, W]')
+    .option('--classes <n>', 'number of classes (default 2)', integer(1))
+    .option('--checkpoint <dir>', "use a checkpoint's network, weights and reference")
+    .option(
+      '--a <module>',
+      "implementation A: a module exporting apply(params, reference, inputs) (default: built-in 'concat')",
+    )
+    .option('--b <module>', "implementation B (default: built-in 'two-pass')")
+    .option(
+      '--backends <list>',
+      'backends to compare on (default: every available one)',
+      (v: string) => v.split(',').map((s) => choice(['cpu', 'wasm', 'native'] as const)(s.trim())),
+    )
+    .option('--steps <k>', 'optimizer steps of the trajectory check', integer(0), 20)
+    .option('--lr <rate>', 'learning rate of the trajectory check (Adam)', positiveNumber, 0.01)
+    .option(
+      '--tolerance <t>',
+      `relative tolerance ||a-b||/||b|| (default ${CHECK_TOLERANCES.relNorm})`,
+      positiveNumber,
+    )
+    .option('--json', 'print the report as one JSON object')
+    .option('--debug', 'show stack traces');
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const size = (flags.imageSize as number | undefined) ?? 12;
+    const channels = (flags.channels as number | undefined) ?? 1;
+    const first = Boolean(flags.channelsFirst);
+    const network: Partial<VbnNetConfig> = {
+      inputShape: first ? [channels, size, size] : [size, size, channels],
+      filters: flags.filters as number[] | undefined,
+      kernelSize: flags.kernelSize as number | undefined,
+      strides: flags.strides as number | undefined,
+      padding: flags.padding as VbnNetConfig['padding'],
+      numClasses: flags.classes as number | undefined,
+      mode: flags.mode as VbnNetConfig['mode'],
+      epsilon: flags.epsilon as number | undefined,
+      stopReferenceGradient: Boolean(flags.stopReferenceGradient),
+      dataFormat: first ? 'channelsFirst' : 'channelsLast',
+    };
+    for (const k of Object.keys(network) as (keyof VbnNetConfig)[])
+      if (network[k] === undefined) delete network[k];
+    const model = flags.checkpoint ? loadModel(flags.checkpoint as string) : undefined;
+    const options = await prepareCheck({
+      network,
+      model,
+      a: flags.a as string | undefined,
+      b: flags.b as string | undefined,
+      backends: flags.backends as BackendName[] | undefined,
+      referenceSize: flags.referenceSize as number | undefined,
+      batchSize: flags.batchSize as number | undefined,
+      seed: flags.seed as number | undefined,
+      steps: flags.steps as number,
+      lr: flags.lr as number,
+      tolerance: flags.tolerance as number | undefined,
+    });
+    if (model) tf.dispose([model.reference, ...Object.values(model.params)]);
+    const report = await runCheck(options);
+    const { net, a, b, data, backends } = options;
+    if (flags.json) {
+      ctx.out(reportJson(report, { compared: `${a.name} vs ${b.name}`, backends }));
+    } else {
+      const c = net.config;
+      ctx.out(
+        `${a.name} vs ${b.name}; network ${c.inputShape.join('x')} ${c.dataFormat}, filters ${c.filters.join(',')}, kernel ${c.kernelSize}, stride ${c.strides}, '${c.padding}', mode ${c.mode}; reference ${data.reference.shape[0]}, batch ${data.inputs.shape[0]}; backends ${backends.join(', ')}`,
+      );
+      ctx.out('');
+      ctx.out(formatReport(report));
+    }
+    if (!report.ok) ctx.setExitCode(1);
+  });
+  return cmd;
+}
