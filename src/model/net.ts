@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tfSeed } from '../util/random.js';
 import { VbnError, shapeString } from '../errors.js';
-import { virtualBatchNormConcatenated } from '../vbn/concatenated.js';
-import { referenceBatchNorm, virtualBatchNorm } from '../vbn/normalize.js';
-import { referenceStatistics, type ReferenceStatistics } from '../vbn/statistics.js';
+import { virtualWeight } from '../vbn/normalize.js';
+import type { ReferenceStatistics } from '../vbn/statistics.js';
+import { KERNELS, blockOps, type BlockOps, type Kernels } from './block-ops.js';
 import { checkOneOf } from '../vbn/validate.js';
 import {
   STRATEGIES,
@@ -33,6 +33,8 @@ export interface ApplyOptions {
    * are kept (outside tidy); the caller disposes them.
    */
   record?: Record<string, tf.Tensor>;
+  /** VBN kernels: 'composed' (TF.js ops), 'fused' (native), 'auto' (fused when available). Default 'auto'. */
+  kernels?: Kernels;
 }
 
 export interface VbnNet {
@@ -103,26 +105,28 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     beta: param(params, `vbn${i}/beta`),
     epsilon: c.epsilon,
   });
-  const head = (params: ParamTensors, features: tf.Tensor4D): tf.Tensor2D =>
+  const head = (params: ParamTensors, ops: BlockOps, features: tf.Tensor4D): tf.Tensor2D =>
     tf.add(
-      tf.matMul(
-        tf.mean(features, [1, 2]) as tf.Tensor2D,
-        param(params, 'dense/kernel') as tf.Tensor2D,
-      ),
+      tf.matMul(ops.pool(features), param(params, 'dense/kernel') as tf.Tensor2D),
       param(params, 'dense/bias'),
     ) as tf.Tensor2D;
+  const rows = (n: number, w: number) => new Array<number>(n).fill(w);
+  const w = (n: number) => virtualWeight(c.mode, n);
 
   /** Reference pass: each block's statistics, and the reference activations feeding the next block. */
-  const referencePass = (params: ParamTensors, reference: tf.Tensor): ReferenceStatistics[] => {
+  const referencePass = (
+    params: ParamTensors,
+    ops: BlockOps,
+    reference: tf.Tensor,
+  ): ReferenceStatistics[] => {
     const stats: ReferenceStatistics[] = [];
     let r = toNhwc(reference);
+    const n = r.shape[0];
     c.filters.forEach((_, i) => {
       const y = conv(params, i, r);
-      const s = referenceStatistics(y, { stopReferenceGradient: c.stopReferenceGradient });
+      const s = ops.stats(y, c.stopReferenceGradient);
       stats.push(s);
-      if (i < c.filters.length - 1) {
-        r = tf.relu(referenceBatchNorm(y, s, affine(params, i))) as tf.Tensor4D;
-      }
+      if (i < c.filters.length - 1) r = ops.normalizeRelu(y, s, rows(n, 0), affine(params, i));
     });
     return stats;
   };
@@ -133,6 +137,7 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
 
   const applyTwoPass = (
     params: ParamTensors,
+    ops: BlockOps,
     x: tf.Tensor4D,
     stats: ReferenceStatistics[],
     record?: Record<string, tf.Tensor>,
@@ -142,35 +147,40 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
         `VbnNet.apply: statistics has ${stats.length} entries but the network has ${c.filters.length} blocks`,
       );
     }
+    const b = x.shape[0];
     c.filters.forEach((_, i) => {
-      x = tf.relu(
-        virtualBatchNorm(conv(params, i, x), stats[i], { ...affine(params, i), mode: c.mode }),
-      ) as tf.Tensor4D;
+      x = ops.normalizeRelu(
+        conv(params, i, x),
+        stats[i],
+        rows(b, w(stats[i].size)),
+        affine(params, i),
+      );
       keep(record, `block${i}`, x);
     });
-    return head(params, x);
+    return head(params, ops, x);
   };
 
   const applyConcat = (
     params: ParamTensors,
+    ops: BlockOps,
     r: tf.Tensor4D,
     x: tf.Tensor4D,
     record?: Record<string, tf.Tensor>,
   ): tf.Tensor2D => {
     const n = r.shape[0];
+    const b = x.shape[0];
+    // One pass over [reference; inputs]: the first n rows give the statistics and are batch-
+    // normalized with them; the other rows are normalized against them.
+    const weights = [...rows(n, 0), ...rows(b, w(n))];
     let h = tf.concat([r, x], 0);
     c.filters.forEach((_, i) => {
-      h = tf.relu(
-        virtualBatchNormConcatenated(conv(params, i, h), n, {
-          ...affine(params, i),
-          mode: c.mode,
-          stopReferenceGradient: c.stopReferenceGradient,
-        }),
-      ) as tf.Tensor4D;
-      if (record) keep(record, `block${i}`, tf.slice(h, [n, 0, 0, 0], [x.shape[0], -1, -1, -1]));
+      const y = conv(params, i, h);
+      const s = ops.stats(tf.slice(y, [0, 0, 0, 0], [n, -1, -1, -1]), c.stopReferenceGradient);
+      h = ops.normalizeRelu(y, s, weights, affine(params, i));
+      if (record) keep(record, `block${i}`, tf.slice(h, [n, 0, 0, 0], [b, -1, -1, -1]));
     });
     // Only the input rows reach the head, whatever the batch sizes (not shape[0] // 2).
-    return head(params, tf.slice(h, [n, 0, 0, 0], [x.shape[0], -1, -1, -1]));
+    return head(params, ops, tf.slice(h, [n, 0, 0, 0], [b, -1, -1, -1]));
   };
 
   return {
@@ -213,16 +223,19 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
       return tf.tidy(() => {
         const x = toNhwc(inputs);
         const rec = options.record;
-        if (strategy === 'concat') return applyConcat(params, toNhwc(reference), x, rec);
-        if (options.statistics) return applyTwoPass(params, x, options.statistics, rec);
-        return applyTwoPass(params, x, referencePass(params, reference), rec);
+        const ops = blockOps(
+          checkOneOf('VbnNet.apply', 'kernels', options.kernels ?? 'auto', KERNELS),
+        );
+        if (strategy === 'concat') return applyConcat(params, ops, toNhwc(reference), x, rec);
+        if (options.statistics) return applyTwoPass(params, ops, x, options.statistics, rec);
+        return applyTwoPass(params, ops, x, referencePass(params, ops, reference), rec);
       });
     },
     referenceStatistics(params, reference) {
       expectShape('VbnNet.referenceStatistics', 'reference', reference);
       // tidy keeps every tensor reachable from the returned objects.
       return tf.tidy(
-        () => referencePass(params, reference) as unknown as tf.TensorContainer,
+        () => referencePass(params, blockOps('auto'), reference) as unknown as tf.TensorContainer,
       ) as unknown as ReferenceStatistics[];
     },
   };

@@ -1,0 +1,64 @@
+// Node-API entry of the vbn native engine. Every function takes Float32Arrays owned by
+// TensorFlow.js (no copies) plus shapes and attributes, and writes into a preallocated output.
+#include <omp.h>
+
+#include "common.h"
+
+namespace vbn {
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+dnnl::stream& cpuStream() {
+  static dnnl::stream s(cpuEngine());
+  return s;
+}
+
+static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n > 0) omp_set_num_threads(n);
+  return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+
+static Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  const dnnl_version_t* v = dnnl_version();
+  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  o.Set("threads", omp_get_max_threads());
+  return o;
+}
+
+// Every entry point reports oneDNN errors as JS exceptions instead of aborting the process.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+static Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const dnnl::error& e) {
+    return fail(info.Env(), std::string("oneDNN: ") + e.what());
+  } catch (const std::exception& e) {
+    return fail(info.Env(), e.what());
+  }
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));
+  exports.Set("matmul", Napi::Function::New(env, Guarded<MatMul>));
+  exports.Set("vbnStats", Napi::Function::New(env, Guarded<VbnStats>));
+  exports.Set("vbnStatsGrad", Napi::Function::New(env, Guarded<VbnStatsGrad>));
+  exports.Set("vbnNormalize", Napi::Function::New(env, Guarded<VbnNormalize>));
+  exports.Set("vbnNormalizeGrad", Napi::Function::New(env, Guarded<VbnNormalizeGrad>));
+  exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
+  exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
+  return exports;
+}
+
+}  // namespace vbn
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return vbn::Init(env, exports); }
+
+NODE_API_MODULE(vbn_native, InitModule)

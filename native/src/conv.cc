@@ -1,0 +1,175 @@
+// Convolutions through oneDNN. Activations are plain NHWC (TensorFlow.js' layout, used in place);
+// filters are TensorFlow.js' HWIO, reordered once per call into the layout oneDNN picks
+// (format_tag::any). Primitives and their weight scratch buffers are cached by shape.
+#include <memory>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace vbn {
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace {
+
+struct ConvGeometry {
+  memory::dims src, weights, dst, strides, dilates, padL, padR;
+};
+
+// Arguments common to the three conv entry points, in JS order:
+// (a, aShape, b, bShape, out, outShape, strides, padL, padR, dilations, ...)
+ConvGeometry geometry(const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                      const std::vector<int64_t>& y, const std::vector<int64_t>& s,
+                      const std::vector<int64_t>& pl, const std::vector<int64_t>& pr,
+                      const std::vector<int64_t>& d) {
+  // oneDNN dims are logical NCHW / OIHW whatever the memory layout; dilation 1 is 0 there.
+  return ConvGeometry{{x[0], x[3], x[1], x[2]}, {w[3], w[2], w[0], w[1]}, {y[0], y[3], y[1], y[2]},
+                      {s[0], s[1]},           {d[0] - 1, d[1] - 1},     {pl[0], pl[1]},
+                      {pr[0], pr[1]}};
+}
+
+convolution_forward::primitive_desc forwardPd(const ConvGeometry& g, bool bias, int activation) {
+  auto src = memory::desc(g.src, dt::f32, tag::nhwc);
+  auto wei = memory::desc(g.weights, dt::f32, tag::any);
+  auto dst = memory::desc(g.dst, dt::f32, tag::nhwc);
+  auto b = memory::desc({g.dst[1]}, dt::f32, tag::x);
+  auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                               src, wei, b, dst, g.strides, g.dilates, g.padL, g.padR)
+                   : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                               src, wei, dst, g.strides, g.dilates, g.padL, g.padR);
+  primitive_attr attr;
+  if (activation != 0) {
+    post_ops ops;
+    if (activation == 1) ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    if (activation == 2) ops.append_eltwise(1.f, algorithm::eltwise_bounded_relu, 6.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return convolution_forward::primitive_desc(desc, attr, cpuEngine());
+}
+
+memory::desc userWeights(const ConvGeometry& g) { return memory::desc(g.weights, dt::f32, tag::hwio); }
+
+struct Fwd {
+  convolution_forward::primitive_desc pd;
+  convolution_forward prim;
+  memory weights;  // scratch in the primitive's layout, reused
+  bool reorderNeeded;
+};
+struct BwdData {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data prim;
+  memory weights;
+  bool reorderNeeded;
+};
+struct BwdWeights {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights prim;
+  memory diffWeights;
+  bool reorderNeeded;
+};
+
+std::unordered_map<std::string, std::unique_ptr<Fwd>> fwdCache;
+std::unordered_map<std::string, std::unique_ptr<BwdData>> bwdDataCache;
+std::unordered_map<std::string, std::unique_ptr<BwdWeights>> bwdWeightsCache;
+
+}  // namespace
+
+// conv2d(x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null, activation)
+// activation: 0 linear, 1 relu, 2 relu6.
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xs = dims(info[1]), ws = dims(info[3]), ys = dims(info[5]);
+  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
+  bool hasBias = info[10].IsTypedArray();
+  int act = info[11].As<Napi::Number>().Int32Value();
+  ConvGeometry g = geometry(xs, ws, ys, s, pl, pr, d);
+  std::string k = key({xs, ws, ys, s, pl, pr, d, {hasBias ? 1 : 0, act}}, "fwd");
+  auto it = fwdCache.find(k);
+  if (it == fwdCache.end()) {
+    auto pd = forwardPd(g, hasBias, act);
+    auto f = std::make_unique<Fwd>(Fwd{pd, convolution_forward(pd), memory(pd.weights_desc(), cpuEngine()),
+                                       pd.weights_desc() != userWeights(g)});
+    it = fwdCache.emplace(k, std::move(f)).first;
+  }
+  Fwd& f = *it->second;
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory src(f.pd.src_desc(), eng, f32(info[0]));
+  memory dst(f.pd.dst_desc(), eng, f32(info[4]));
+  memory wUser(userWeights(g), eng, f32(info[2]));
+  if (f.reorderNeeded) reorder(wUser, f.weights).execute(strm, wUser, f.weights);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                       {DNNL_ARG_WEIGHTS, f.reorderNeeded ? f.weights : wUser},
+                                       {DNNL_ARG_DST, dst}};
+  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(f.pd.bias_desc(), eng, f32(info[10]))});
+  f.prim.execute(strm, args);
+  strm.wait();
+  return env.Undefined();
+}
+
+// conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations)
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dys = dims(info[1]), ws = dims(info[3]), dxs = dims(info[5]);
+  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
+  ConvGeometry g = geometry(dxs, ws, dys, s, pl, pr, d);
+  std::string k = key({dys, ws, dxs, s, pl, pr, d}, "bwdd");
+  auto it = bwdDataCache.find(k);
+  if (it == bwdDataCache.end()) {
+    auto hint = forwardPd(g, false, 0);
+    auto desc = convolution_backward_data::desc(
+        algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
+        memory::desc(g.weights, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc), g.strides,
+        g.dilates, g.padL, g.padR);
+    auto pd = convolution_backward_data::primitive_desc(desc, cpuEngine(), hint);
+    auto b = std::make_unique<BwdData>(BwdData{pd, convolution_backward_data(pd),
+                                               memory(pd.weights_desc(), cpuEngine()),
+                                               pd.weights_desc() != userWeights(g)});
+    it = bwdDataCache.emplace(k, std::move(b)).first;
+  }
+  BwdData& b = *it->second;
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory wUser(userWeights(g), eng, f32(info[2]));
+  if (b.reorderNeeded) reorder(wUser, b.weights).execute(strm, wUser, b.weights);
+  b.prim.execute(strm, {{DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, f32(info[0]))},
+                        {DNNL_ARG_WEIGHTS, b.reorderNeeded ? b.weights : wUser},
+                        {DNNL_ARG_DIFF_SRC, memory(b.pd.diff_src_desc(), eng, f32(info[4]))}});
+  strm.wait();
+  return env.Undefined();
+}
+
+// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xs = dims(info[1]), dys = dims(info[3]), ws = dims(info[5]);
+  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
+  ConvGeometry g = geometry(xs, ws, dys, s, pl, pr, d);
+  std::string k = key({xs, dys, ws, s, pl, pr, d}, "bwdw");
+  auto it = bwdWeightsCache.find(k);
+  if (it == bwdWeightsCache.end()) {
+    auto hint = forwardPd(g, false, 0);
+    auto desc = convolution_backward_weights::desc(
+        algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
+        memory::desc(g.weights, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc), g.strides,
+        g.dilates, g.padL, g.padR);
+    auto pd = convolution_backward_weights::primitive_desc(desc, cpuEngine(), hint);
+    auto b = std::make_unique<BwdWeights>(BwdWeights{pd, convolution_backward_weights(pd),
+                                                     memory(pd.diff_weights_desc(), cpuEngine()),
+                                                     pd.diff_weights_desc() != userWeights(g)});
+    it = bwdWeightsCache.emplace(k, std::move(b)).first;
+  }
+  BwdWeights& b = *it->second;
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  memory dwUser(userWeights(g), eng, f32(info[4]));
+  b.prim.execute(strm, {{DNNL_ARG_SRC, memory(b.pd.src_desc(), eng, f32(info[0]))},
+                        {DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, f32(info[2]))},
+                        {DNNL_ARG_DIFF_WEIGHTS, b.reorderNeeded ? b.diffWeights : dwUser}});
+  if (b.reorderNeeded) reorder(b.diffWeights, dwUser).execute(strm, b.diffWeights, dwUser);
+  strm.wait();
+  return env.Undefined();
+}
+
+}  // namespace vbn

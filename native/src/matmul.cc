@@ -1,0 +1,71 @@
+// Batched matrix products through oneDNN's matmul: transposes are expressed as strides, batch
+// broadcasting as a batch dimension of 1, bias and ReLU as bias / post-op.
+#include <memory>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace vbn {
+using namespace dnnl;
+using dt = memory::data_type;
+
+namespace {
+struct Mm {
+  matmul::primitive_desc pd;
+  matmul prim;
+};
+std::unordered_map<std::string, std::unique_ptr<Mm>> cache;
+
+// A [batch, rows, cols] operand stored as [batch, rows, cols], or as [batch, cols, rows] when
+// transposed.
+memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed) {
+  memory::dims d{batch, rows, cols};
+  memory::dims s = transposed ? memory::dims{rows * cols, 1, rows} : memory::dims{rows * cols, cols, 1};
+  return memory::desc(d, dt::f32, s);
+}
+}  // namespace
+
+// matmul(a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation)
+// activation: 0 linear, 1 relu.
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t ba = info[1].As<Napi::Number>().Int64Value();
+  int64_t bb = info[3].As<Napi::Number>().Int64Value();
+  int64_t m = info[5].As<Napi::Number>().Int64Value();
+  int64_t k = info[6].As<Napi::Number>().Int64Value();
+  int64_t n = info[7].As<Napi::Number>().Int64Value();
+  bool ta = info[8].As<Napi::Boolean>().Value();
+  bool tb = info[9].As<Napi::Boolean>().Value();
+  bool hasBias = info[10].IsTypedArray();
+  int act = info[11].As<Napi::Number>().Int32Value();
+  int64_t batch = ba > bb ? ba : bb;
+  std::string key_ = key({{ba, bb, m, k, n, ta, tb, hasBias ? 1 : 0, act}}, "mm");
+  auto it = cache.find(key_);
+  if (it == cache.end()) {
+    auto a = operand(ba, m, k, ta);
+    auto b = operand(bb, k, n, tb);
+    auto c = memory::desc({batch, m, n}, dt::f32, memory::dims{m * n, n, 1});
+    primitive_attr attr;
+    if (act == 1) {
+      post_ops ops;
+      ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+      attr.set_post_ops(ops);
+    }
+    auto desc = hasBias ? matmul::desc(a, b, memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1}), c)
+                        : matmul::desc(a, b, c);
+    auto pd = matmul::primitive_desc(desc, attr, cpuEngine());
+    it = cache.emplace(key_, std::make_unique<Mm>(Mm{pd, matmul(pd)})).first;
+  }
+  Mm& mm = *it->second;
+  auto& eng = cpuEngine();
+  auto& strm = cpuStream();
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(mm.pd.src_desc(), eng, f32(info[0]))},
+                                       {DNNL_ARG_WEIGHTS, memory(mm.pd.weights_desc(), eng, f32(info[2]))},
+                                       {DNNL_ARG_DST, memory(mm.pd.dst_desc(), eng, f32(info[4]))}};
+  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(mm.pd.bias_desc(), eng, f32(info[10]))});
+  mm.prim.execute(strm, args);
+  strm.wait();
+  return env.Undefined();
+}
+
+}  // namespace vbn
