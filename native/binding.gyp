@@ -5,7 +5,7 @@
       "sources": ["src/addon.cc", "src/conv.cc", "src/matmul.cc", "src/vbn.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-march=x86-64-v2", "-fexceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-march=native", "-fexceptions"],
       "cflags_cc!": ["-fno-rtti", "-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }

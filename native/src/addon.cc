@@ -54,6 +54,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("vbnNormalizeGrad", Napi::Function::New(env, Guarded<VbnNormalizeGrad>));
   exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
+  exports.Set("add", Napi::Function::New(env, Guarded<Add>));
   return exports;
 }
 

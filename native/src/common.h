@@ -50,5 +50,6 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
 Napi::Value SpatialMean(const Napi::CallbackInfo& info);
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
+Napi::Value Add(const Napi::CallbackInfo& info);
 
 }  // namespace vbn

@@ -13,6 +13,7 @@
 //   dx = gamma inv dz + 2 dv (d - dm) / S + ddm / S;  dmean = -sum_{b,S} dx
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -20,6 +21,9 @@
 
 namespace vbn {
 namespace {
+
+// Pixels per float partial sum before it is folded into a double accumulator.
+constexpr int64_t kChunk = 64;
 
 struct View {
   int64_t rows, spatial, channels;
@@ -120,7 +124,7 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
 #pragma omp parallel
   {
     std::vector<double> s1(C), s2(C);
-    std::vector<float> scale(C), shift(C);
+    std::vector<float> scale(C), shift(C), f1(C), f2(C);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < v.rows; b++) {
       const float* xb = x + b * S * C;
@@ -129,12 +133,21 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
       std::fill(s1.begin(), s1.end(), 0.0);
       std::fill(s2.begin(), s2.end(), 0.0);
       if (w != 0.0) {
-        for (int64_t i = 0; i < S; i++) {
-          const float* p = xb + i * C;
+        // Float partial sums over chunks of pixels (vectorizable), folded into double.
+        for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
+          const int64_t i1 = std::min(S, i0 + kChunk);
+          for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
+          for (int64_t i = i0; i < i1; i++) {
+            const float* p = xb + i * C;
+            for (int64_t c = 0; c < C; c++) {
+              float d = (p[c] - hi[c]) - lo[c];
+              f1[c] += d;
+              f2[c] += d * d;
+            }
+          }
           for (int64_t c = 0; c < C; c++) {
-            double d = static_cast<double>((p[c] - hi[c]) - lo[c]);
-            s1[c] += d;
-            s2[c] += d * d;
+            s1[c] += f1[c];
+            s2[c] += f2[c];
           }
         }
       }
@@ -167,7 +180,12 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
 }
 
 // vbnNormalizeGrad(dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
-//                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta)
+//                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
+//                  statsRows, dMeanExt|null, dVarExt|null)
+// With statsRows = k > 0 the reference statistics were computed from the first k rows of x
+// itself (the fused layer): their gradient, with the normalization's own dMean/dVarR plus any
+// gradient arriving from other consumers (dMeanExt, dVarExt), is added to dx of those rows here,
+// in the same pass (no separate statistics gradient, no sum of two full-size gradients).
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[0]);
   const float* x = f32(info[1]);
@@ -184,15 +202,20 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   float* dVarR = f32(info[14]);
   float* dGamma = f32(info[15]);
   float* dBeta = f32(info[16]);
-  const int64_t C = v.channels, S = v.spatial;
+  const int64_t statsRows = info.Length() > 17 ? info[17].As<Napi::Number>().Int64Value() : 0;
+  const float* dMeanExt = info.Length() > 18 ? optional(info[18]) : nullptr;
+  const float* dVarExt = info.Length() > 19 ? optional(info[19]) : nullptr;
+  const int64_t C = v.channels, S = v.spatial, R = v.rows;
+  // Per-row coefficients of dx = k1 dz + k2 (d - dm) + k3, filled by pass 1.
+  std::vector<float> K1(R * C), K2(R * C), K3(R * C);
   std::vector<double> tMean(C, 0.0), tVar(C, 0.0), tGamma(C, 0.0), tBeta(C, 0.0);
 #pragma omp parallel
   {
     std::vector<double> sdz(C), sdzx(C);
     std::vector<double> aMean(C, 0.0), aVar(C, 0.0), aGamma(C, 0.0), aBeta(C, 0.0);
-    std::vector<float> k1(C), k2(C), k3(C), dmf(C), invf(C), wdm(C);
+    std::vector<float> wdm(C), f1(C), f2(C);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < v.rows; b++) {
+    for (int64_t b = 0; b < R; b++) {
       const int64_t off = b * S * C;
       const double w = rw[b];
       const float* dm = rowStats + (b * 2) * C;
@@ -200,13 +223,21 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
       std::fill(sdz.begin(), sdz.end(), 0.0);
       std::fill(sdzx.begin(), sdzx.end(), 0.0);
       for (int64_t c = 0; c < C; c++) wdm[c] = static_cast<float>(w * dm[c]);
-      for (int64_t i = 0; i < S; i++) {
-        const int64_t o = off + i * C;
+      for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
+        const int64_t i1 = std::min(S, i0 + kChunk);
+        for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
+        for (int64_t i = i0; i < i1; i++) {
+          const int64_t o = off + i * C;
+          for (int64_t c = 0; c < C; c++) {
+            float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+            float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
+            f1[c] += dz;
+            f2[c] += dz * xhat;
+          }
+        }
         for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
-          float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
-          sdz[c] += dz;
-          sdzx[c] += static_cast<double>(dz) * xhat;
+          sdz[c] += f1[c];
+          sdzx[c] += f2[c];
         }
       }
       for (int64_t c = 0; c < C; c++) {
@@ -216,22 +247,13 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
         double dvar = -0.5 * dinv * iv * iv * iv;
         double dv = w * dvar;
         double ddm = 2.0 * w * (1.0 - w) * dm[c] * dvar - w * g * iv * sdz[c];
-        k1[c] = static_cast<float>(g * iv);
-        k2[c] = static_cast<float>(2.0 * dv / S);
-        k3[c] = static_cast<float>(ddm / S);
-        dmf[c] = dm[c];
+        K1[b * C + c] = static_cast<float>(g * iv);
+        K2[b * C + c] = static_cast<float>(2.0 * dv / S);
+        K3[b * C + c] = static_cast<float>(ddm / S);
         aVar[c] += (1.0 - w) * dvar;
         aMean[c] -= g * iv * sdz[c] + ddm;
         aGamma[c] += sdzx[c];
         aBeta[c] += sdz[c];
-      }
-      for (int64_t i = 0; i < S; i++) {
-        const int64_t o = off + i * C;
-        for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
-          float d = (x[o + c] - hi[c]) - lo[c];
-          dx[o + c] = k1[c] * dz + k2[c] * (d - dmf[c]) + k3[c];
-        }
       }
     }
 #pragma omp critical
@@ -240,6 +262,42 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
       tVar[c] += aVar[c];
       tGamma[c] += aGamma[c];
       tBeta[c] += aBeta[c];
+    }
+  }
+  // The statistics' own gradient for rows < statsRows: dMean_tot / n + dVar_tot * 2 (x - mean) / n.
+  std::vector<float> sa(C, 0.f), sb(C, 0.f);
+  if (statsRows > 0) {
+    const double n = static_cast<double>(statsRows * S);
+    for (int64_t c = 0; c < C; c++) {
+      double m = tMean[c] + (dMeanExt ? dMeanExt[c] : 0.0);
+      double vv = tVar[c] + (dVarExt ? dVarExt[c] : 0.0);
+      sa[c] = static_cast<float>(m / n);
+      sb[c] = static_cast<float>(2.0 * vv / n);
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < R; b++) {
+    const int64_t off = b * S * C;
+    const float* dm = rowStats + (b * 2) * C;
+    const float* k1 = K1.data() + b * C;
+    const float* k2 = K2.data() + b * C;
+    const float* k3 = K3.data() + b * C;
+    const bool own = b < statsRows;
+    for (int64_t i = 0; i < S; i++) {
+      const int64_t o = off + i * C;
+      if (own) {
+        for (int64_t c = 0; c < C; c++) {
+          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          float d = (x[o + c] - hi[c]) - lo[c];
+          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
+        }
+      } else {
+        for (int64_t c = 0; c < C; c++) {
+          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          float d = (x[o + c] - hi[c]) - lo[c];
+          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c];
+        }
+      }
     }
   }
   for (int64_t c = 0; c < C; c++) {
@@ -251,39 +309,54 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// spatialMean(x, rows, spatial, channels, out [rows, C])
+// spatialMean(x, rows, spatial, channels, out [rows - fromRow, C], fromRow): mean over S of
+// rows fromRow.. (the concat layout pools the input rows without a slice).
 Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
   const float* x = f32(info[0]);
   View v = view(info, 1);
   float* out = f32(info[4]);
+  const int64_t from = info[5].As<Napi::Number>().Int64Value();
   const int64_t C = v.channels, S = v.spatial;
 #pragma omp parallel
   {
     std::vector<double> acc(C);
 #pragma omp for schedule(static)
-    for (int64_t b = 0; b < v.rows; b++) {
+    for (int64_t b = from; b < v.rows; b++) {
       std::fill(acc.begin(), acc.end(), 0.0);
       const float* p = x + b * S * C;
       for (int64_t i = 0; i < S; i++)
         for (int64_t c = 0; c < C; c++) acc[c] += p[i * C + c];
-      for (int64_t c = 0; c < C; c++) out[b * C + c] = static_cast<float>(acc[c] / S);
+      for (int64_t c = 0; c < C; c++) out[(b - from) * C + c] = static_cast<float>(acc[c] / S);
     }
   }
   return info.Env().Undefined();
 }
 
-// spatialMeanGrad(dy [rows, C], rows, spatial, channels, dx [rows, S, C]): dx = dy / S
+// spatialMeanGrad(dy [rows - fromRow, C], rows, spatial, channels, dx [rows, S, C], fromRow):
+// dx = dy / S on rows fromRow.., zero before (dx arrives zero-filled).
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
   const float* dy = f32(info[0]);
   View v = view(info, 1);
   float* dx = f32(info[4]);
+  const int64_t from = info[5].As<Napi::Number>().Int64Value();
   const int64_t C = v.channels, S = v.spatial;
   const float inv = 1.0f / static_cast<float>(S);
 #pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < v.rows; b++) {
+  for (int64_t b = from; b < v.rows; b++) {
     for (int64_t i = 0; i < S; i++)
-      for (int64_t c = 0; c < C; c++) dx[(b * S + i) * C + c] = dy[b * C + c] * inv;
+      for (int64_t c = 0; c < C; c++) dx[(b * S + i) * C + c] = dy[(b - from) * C + c] * inv;
   }
+  return info.Env().Undefined();
+}
+
+// add(a, b, out, n): out = a + b, same shapes.
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const float* a = f32(info[0]);
+  const float* b = f32(info[1]);
+  float* out = f32(info[2]);
+  const int64_t n = info[3].As<Napi::Number>().Int64Value();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
   return info.Env().Undefined();
 }
 

@@ -20,12 +20,12 @@ export function fusedKernelsAvailable(): boolean {
   return tf.getKernel('VbnNormalize', tf.getBackend()) !== undefined;
 }
 
-export function vbnStatsOp(x: tf.Tensor): {
-  hi: tf.Tensor1D;
-  lo: tf.Tensor1D;
-  variance: tf.Tensor1D;
-} {
-  const [hi, lo, variance] = tf.engine().runKernel('VbnStats', { x }, {}) as tf.Tensor1D[];
+/** Statistics of the first `rows` rows of x (default all): no slice, hence no pad in the gradient. */
+export function vbnStatsOp(
+  x: tf.Tensor,
+  rows = x.shape[0],
+): { hi: tf.Tensor1D; lo: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [hi, lo, variance] = tf.engine().runKernel('VbnStats', { x }, { rows }) as tf.Tensor1D[];
   return { hi, lo, variance };
 }
 
@@ -50,32 +50,54 @@ export function vbnNormalizeOp(
   return out;
 }
 
-export function spatialMeanOp(x: tf.Tensor): tf.Tensor2D {
-  return tf.engine().runKernel('SpatialMean', { x }, {}) as tf.Tensor2D;
+/** Mean over the spatial axes of rows fromRow.. of x: `[B, ..., C]` -> `[B - fromRow, C]`. */
+export function spatialMeanOp(x: tf.Tensor, fromRow = 0): tf.Tensor2D {
+  return tf.engine().runKernel('SpatialMean', { x }, { fromRow }) as tf.Tensor2D;
+}
+
+/**
+ * Statistics of the first `statsRows` rows of x and ReLU(VBN) of every row in one op; its gradient
+ * includes the statistics' own term (no separate pass, no sum of two full-size gradients).
+ * With `stop`, no gradient flows through the statistics.
+ */
+export function vbnLayerOp(
+  x: tf.Tensor,
+  statsRows: number,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  rowWeights: tf.Tensor1D,
+  epsilon: number,
+  stop: boolean,
+): { out: tf.Tensor; hi: tf.Tensor1D; lo: tf.Tensor1D; variance: tf.Tensor1D } {
+  const [out, , hi, lo, variance] = tf
+    .engine()
+    .runKernel(
+      'VbnLayer',
+      { x, gamma, beta, rowWeights },
+      { statsRows, epsilon, relu: true, stop },
+    ) as tf.Tensor[];
+  return { out, hi: hi as tf.Tensor1D, lo: lo as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
 let gradientsRegistered = false;
 
-/** Registers the gradients of the fused ops (idempotent). */
+/** Registers the gradients of the fused ops (idempotent). Attributes pass through to the grad kernels. */
 export function registerFusedGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
+  const run = (name: string, inputs: tf.NamedTensorMap, attrs: unknown) =>
+    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
   tf.registerGradient({
     kernelName: 'VbnStats',
     inputsToSave: ['x'],
     outputsToSave: [true, true, false],
-    gradFunc: (dy, saved) => {
+    gradFunc: (dy, saved, attrs) => {
       const [dHi, dLo, dVar] = dy as tf.Tensor[];
       const [x, hi, lo] = saved;
+      // hi and lo together are the mean: each carries part of its gradient.
       return {
         x: () =>
-          tf
-            .engine()
-            .runKernel(
-              'VbnStatsGrad',
-              { x, hi, lo, dMean: tf.add(dHi, dLo), dVar },
-              {},
-            ) as tf.Tensor,
+          run('VbnStatsGrad', { x, hi, lo, dMean: tf.add(dHi, dLo), dVar }, attrs) as tf.Tensor,
       };
     },
   });
@@ -85,13 +107,11 @@ export function registerFusedGradients(): void {
     outputsToSave: [true, true],
     gradFunc: (dy, saved, attrs) => {
       const [x, hi, lo, gamma, rowWeights, out, rowStats] = saved;
-      const [dx, dMean, dVar, dGamma, dBeta] = tf
-        .engine()
-        .runKernel(
-          'VbnNormalizeGrad',
-          { dy: (dy as tf.Tensor[])[0], x, out, hi, lo, gamma, rowWeights, rowStats },
-          attrs as unknown as tf.NamedAttrMap,
-        ) as tf.Tensor[];
+      const [dx, dMean, dVar, dGamma, dBeta] = run(
+        'VbnNormalizeGrad',
+        { dy: (dy as tf.Tensor[])[0], x, out, hi, lo, gamma, rowWeights, rowStats },
+        attrs,
+      ) as tf.Tensor[];
       return {
         x: () => dx,
         hi: () => dMean,
@@ -104,14 +124,42 @@ export function registerFusedGradients(): void {
     },
   });
   tf.registerGradient({
+    kernelName: 'VbnLayer',
+    inputsToSave: ['x', 'gamma', 'rowWeights'],
+    outputsToSave: [true, true, true, true, false],
+    gradFunc: (dy, saved, attrs) => {
+      const [dOut, , dHi, dLo, dVar] = dy as tf.Tensor[];
+      const [x, gamma, rowWeights, out, rowStats, hi, lo] = saved;
+      const [dx, dGamma, dBeta] = run(
+        'VbnLayerGrad',
+        {
+          dy: dOut,
+          x,
+          out,
+          hi,
+          lo,
+          gamma,
+          rowWeights,
+          rowStats,
+          dMeanExt: tf.add(dHi, dLo),
+          dVarExt: dVar,
+        },
+        attrs,
+      ) as tf.Tensor[];
+      return {
+        x: () => dx,
+        gamma: () => dGamma,
+        beta: () => dBeta,
+        rowWeights: () => tf.zerosLike(rowWeights),
+      };
+    },
+  });
+  tf.registerGradient({
     kernelName: 'SpatialMean',
     inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
+    gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      return {
-        x: () =>
-          tf.engine().runKernel('SpatialMeanGrad', { dy: dy as tf.Tensor, x }, {}) as tf.Tensor,
-      };
+      return { x: () => run('SpatialMeanGrad', { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
     },
   });
 }

@@ -23,6 +23,7 @@ export interface NativeAddon {
   vbnNormalizeGrad(...args: unknown[]): void;
   spatialMean(...args: unknown[]): void;
   spatialMeanGrad(...args: unknown[]): void;
+  add(...args: unknown[]): void;
 }
 
 const ADDON_PATH = fileURLToPath(
@@ -164,25 +165,27 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     },
     BatchMatMul: (args) => matmul(a, args, 'BatchMatMul'),
     _FusedMatMul: (args) => matmul(a, args, '_FusedMatMul'),
-    VbnStats: ({ inputs, backend }) => {
+    VbnStats: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
+      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
+      const rows = (attrs.rows as number | undefined) ?? x.shape[0];
       const hi = new Float32Array(c);
       const lo = new Float32Array(c);
       const v = new Float32Array(c);
-      a.vbnStats(f32(backend, x), rows, sizeOf(x.shape) / (rows * c), c, hi, lo, v);
+      a.vbnStats(f32(backend, x), rows, spatial, c, hi, lo, v);
       return [hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t));
     },
-    VbnStatsGrad: ({ inputs, backend }) => {
+    VbnStatsGrad: ({ inputs, backend, attrs }) => {
       const { x, hi, lo, dMean, dVar } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
-      const dx = new Float32Array(sizeOf(x.shape));
+      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
+      const rows = (attrs.rows as number | undefined) ?? x.shape[0];
+      const dx = new Float32Array(sizeOf(x.shape)); // rows beyond `rows` keep their zeros
       a.vbnStatsGrad(
         f32(backend, x),
         rows,
-        sizeOf(x.shape) / (rows * c),
+        spatial,
         c,
         f32(backend, hi),
         f32(backend, lo),
@@ -256,21 +259,112 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
         ...[dMean, dVar, dGamma, dBeta].map((t) => backend.makeTensorInfo([c], 'float32', t)),
       ];
     },
-    SpatialMean: ({ inputs, backend }) => {
-      const { x } = inputs as Record<string, tf.TensorInfo>;
+    // Statistics of the first `statsRows` rows and normalization of every row, in one op.
+    VbnLayer: ({ inputs, backend, attrs }) => {
+      const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape[0];
-      const out = new Float32Array(rows * c);
-      a.spatialMean(f32(backend, x), rows, sizeOf(x.shape) / (rows * c), c, out);
-      return backend.makeTensorInfo([rows, c], 'float32', out);
+      const spatial = sizeOf(x.shape) / (rows * c);
+      const k = attrs.statsRows as number;
+      const [hi, lo, v] = [new Float32Array(c), new Float32Array(c), new Float32Array(c)];
+      a.vbnStats(f32(backend, x), k, spatial, c, hi, lo, v);
+      const out = new Float32Array(sizeOf(x.shape));
+      const rowStats = new Float32Array(rows * 2 * c);
+      a.vbnNormalize(
+        f32(backend, x),
+        rows,
+        spatial,
+        c,
+        hi,
+        lo,
+        v,
+        f32(backend, gamma),
+        f32(backend, beta),
+        f32(backend, rowWeights),
+        attrs.epsilon,
+        attrs.relu,
+        out,
+        rowStats,
+      );
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', out),
+        backend.makeTensorInfo([rows, 2, c], 'float32', rowStats),
+        ...[hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t)),
+      ];
     },
-    SpatialMeanGrad: ({ inputs, backend }) => {
-      const { dy, x } = inputs as Record<string, tf.TensorInfo>;
+    VbnLayerGrad: ({ inputs, backend, attrs }) => {
+      const { dy, x, out, hi, lo, gamma, rowWeights, rowStats, dMeanExt, dVarExt } =
+        inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
       const rows = x.shape[0];
       const dx = new Float32Array(sizeOf(x.shape));
-      a.spatialMeanGrad(f32(backend, dy), rows, sizeOf(x.shape) / (rows * c), c, dx);
+      const per = () => new Float32Array(c);
+      const [dMean, dVar, dGamma, dBeta] = [per(), per(), per(), per()];
+      // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
+      const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
+      a.vbnNormalizeGrad(
+        f32(backend, dy),
+        f32(backend, x),
+        f32(backend, out),
+        rows,
+        sizeOf(x.shape) / (rows * c),
+        c,
+        f32(backend, hi),
+        f32(backend, lo),
+        f32(backend, gamma),
+        f32(backend, rowWeights),
+        f32(backend, rowStats),
+        attrs.relu,
+        dx,
+        dMean,
+        dVar,
+        dGamma,
+        dBeta,
+        statsRows,
+        f32(backend, dMeanExt),
+        f32(backend, dVarExt),
+      );
+      return [
+        backend.makeTensorInfo(x.shape, 'float32', dx),
+        ...[dGamma, dBeta].map((t) => backend.makeTensorInfo([c], 'float32', t)),
+      ];
+    },
+    SpatialMean: ({ inputs, backend, attrs }) => {
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const c = x.shape[x.shape.length - 1];
+      const rows = x.shape[0];
+      const from = (attrs.fromRow as number | undefined) ?? 0;
+      const out = new Float32Array((rows - from) * c);
+      a.spatialMean(f32(backend, x), rows, sizeOf(x.shape) / (rows * c), c, out, from);
+      return backend.makeTensorInfo([rows - from, c], 'float32', out);
+    },
+    SpatialMeanGrad: ({ inputs, backend, attrs }) => {
+      const { dy, x } = inputs as Record<string, tf.TensorInfo>;
+      const c = x.shape[x.shape.length - 1];
+      const rows = x.shape[0];
+      const dx = new Float32Array(sizeOf(x.shape)); // rows before fromRow keep their zeros
+      a.spatialMeanGrad(
+        f32(backend, dy),
+        rows,
+        sizeOf(x.shape) / (rows * c),
+        c,
+        dx,
+        (attrs.fromRow as number | undefined) ?? 0,
+      );
       return backend.makeTensorInfo(x.shape, 'float32', dx);
+    },
+    Add: ({ inputs, backend, attrs }) => {
+      const { a: A, b: B } = inputs as Record<string, tf.TensorInfo>;
+      const av = f32(backend, A);
+      const bv = f32(backend, B);
+      const n = sizeOf(A.shape);
+      // Large same-shape float32 sums (gradient accumulation); everything else stays on cpu.
+      if (!av || !bv || n < 1 << 16 || A.shape.join(',') !== B.shape.join(',')) {
+        return fallback('Add')({ inputs, backend, attrs });
+      }
+      const out = new Float32Array(n);
+      a.add(av, bv, out, n);
+      return backend.makeTensorInfo(A.shape, 'float32', out);
     },
   };
 }

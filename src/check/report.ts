@@ -29,6 +29,7 @@ export function formatReport(report: CheckReport): string {
     for (const r of failed) out.push(`  ${r.backend}: ${r.message}`);
     for (const d of report.divergence) out.push(`  -> ${d}`);
   }
+  for (const n of report.notes) out.push(`note: ${n}`);
   return out.join('\n');
 }
 
@@ -38,6 +39,7 @@ export function reportJson(report: CheckReport, extra: Record<string, unknown> =
     ok: report.ok,
     ...extra,
     divergence: report.divergence,
+    notes: report.notes,
     checks: report.rows.map((r) => ({
       check: r.check,
       compared: r.compared,

@@ -53,6 +53,8 @@ export interface CheckReport {
   rows: CheckRow[];
   /** Where the implementations part, in words (empty when everything agrees). */
   divergence: string[];
+  /** Checks that do not apply to this configuration, and why. */
+  notes: string[];
 }
 
 interface Evaluated {
@@ -189,6 +191,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const names = o.net.parameterNames;
   const rows: CheckRow[] = [];
   const divergence: string[] = [];
+  const notes: string[] = [];
   const pair = `${o.a.name} vs ${o.b.name}`;
   const add = (check: string, compared: string, backend: string, a: Agreement) =>
     rows.push({ ...a, check, compared, backend });
@@ -388,6 +391,8 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     );
     agreesWith64[side] = l.ok && g.ok;
     // fp32 gradients of the small instance at the chosen coordinates against central differences.
+    // With stopReferenceGradient the gradient is deliberately not the derivative: not applicable.
+    if (o.net.config.stopReferenceGradient) continue;
     const vars = variables(o.params);
     const e = evaluate(impl, o.net, vars, o.smallData);
     const at = Float64Array.from(coords, ([n, i]) => e.grads[n].dataSync()[i]);
@@ -409,12 +414,17 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
     const [good, bad] = agreesWith64.a ? [o.a, o.b] : [o.b, o.a];
     divergence.push(`${good.name} agrees with the float64 network; ${bad.name} does not`);
   }
+  if (o.net.config.stopReferenceGradient) {
+    notes.push(
+      'finite differences: not applicable with stopReferenceGradient (the gradient deliberately omits the path through the statistics); the float64 rows check it',
+    );
+  }
   const fetch = rows.filter((r) => r.check === 'fetch invariance' && !r.ok);
   for (const r of fetch)
     divergence.push(
       `on ${r.backend}, ${r.compared.split(':')[0]} gives different logits when gradients are computed in the same call`,
     );
-  return { ok: rows.every((r) => r.ok), rows, divergence };
+  return { ok: rows.every((r) => r.ok), rows, divergence, notes };
 }
 
 /** block0 < block1 < ... < block10, then anything else by name. */

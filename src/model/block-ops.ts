@@ -3,6 +3,7 @@ import { VbnError } from '../errors.js';
 import {
   fusedKernelsAvailable,
   spatialMeanOp,
+  vbnLayerOp,
   vbnNormalizeOp,
   vbnStatsOp,
 } from '../backend/fused-ops.js';
@@ -26,8 +27,8 @@ export interface Affine {
 
 export interface BlockOps {
   kind: 'composed' | 'fused';
-  /** Statistics of reference activations `[N, h, w, C]`. */
-  stats(y: tf.Tensor4D, stopReferenceGradient: boolean): ReferenceStatistics;
+  /** Statistics of the first `rows` rows of `y` `[>= N, h, w, C]` (the reference activations). */
+  stats(y: tf.Tensor4D, stopReferenceGradient: boolean, rows: number): ReferenceStatistics;
   /** ReLU(VBN(y)) for `y` `[B, h, w, C]`; `rowWeights[b]` is row b's own weight (0 or 1/(N+1)). */
   normalizeRelu(
     y: tf.Tensor4D,
@@ -35,13 +36,28 @@ export interface BlockOps {
     rowWeights: number[],
     affine: Affine,
   ): tf.Tensor4D;
-  /** Mean over h and w: `[B, h, w, C]` -> `[B, C]`. */
-  pool(x: tf.Tensor4D): tf.Tensor2D;
+  /** stats of the first `rows` rows, then normalizeRelu of every row: one fused op on native. */
+  layer(
+    y: tf.Tensor4D,
+    stopReferenceGradient: boolean,
+    rows: number,
+    rowWeights: number[],
+    affine: Affine,
+  ): { out: tf.Tensor4D; stats: ReferenceStatistics };
+  /** Mean over h and w of rows fromRow..: `[B, h, w, C]` -> `[B - fromRow, C]`. */
+  pool(x: tf.Tensor4D, fromRow: number): tf.Tensor2D;
 }
 
 const composed: BlockOps = {
   kind: 'composed',
-  stats: (y, stop) => referenceStatistics(y, { stopReferenceGradient: stop }),
+  layer(y, stop, rows, rowWeights, affine) {
+    const stats = composed.stats(y, stop, rows);
+    return { stats, out: composed.normalizeRelu(y, stats, rowWeights, affine) };
+  },
+  stats: (y, stop, rows) =>
+    referenceStatistics(rows === y.shape[0] ? y : tf.slice(y, [0, 0, 0, 0], [rows, -1, -1, -1]), {
+      stopReferenceGradient: stop,
+    }),
   normalizeRelu(y, stats, rowWeights, { gamma, beta, epsilon }) {
     const same = rowWeights.every((w) => w === rowWeights[0]);
     const weight = same ? rowWeights[0] : tf.tensor(rowWeights, [rowWeights.length, 1, 1, 1]);
@@ -49,27 +65,49 @@ const composed: BlockOps = {
       normalizeWithWeight(y, stats, weight, 3, 0, epsilon, gamma, beta),
     ) as tf.Tensor4D;
   },
-  pool: (x) => tf.mean(x, [1, 2]) as tf.Tensor2D,
+  pool: (x, fromRow) =>
+    tf.mean(
+      fromRow === 0 ? x : tf.slice(x, [fromRow, 0, 0, 0], [-1, -1, -1, -1]),
+      [1, 2],
+    ) as tf.Tensor2D,
 };
+
+function fusedStatistics(
+  y: tf.Tensor4D,
+  rows: number,
+  hi: tf.Tensor1D,
+  lo: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  stop: boolean,
+): ReferenceStatistics {
+  if (stop) [hi, lo, variance] = [stopGradient(hi), stopGradient(lo), stopGradient(variance)];
+  const mean = tf.add(hi, lo) as tf.Tensor1D;
+  return {
+    mean,
+    variance,
+    meanOfSquares: tf.add(variance, tf.square(mean)) as tf.Tensor1D,
+    pivot: hi,
+    offset: lo,
+    size: rows,
+    channels: y.shape[3],
+    axis: 3,
+    batchAxis: 0,
+    referenceShape: [rows, y.shape[1], y.shape[2], y.shape[3]],
+  };
+}
 
 const fused: BlockOps = {
   kind: 'fused',
-  stats(y, stop) {
-    let { hi, lo, variance } = vbnStatsOp(y);
-    if (stop) [hi, lo, variance] = [stopGradient(hi), stopGradient(lo), stopGradient(variance)];
-    const mean = tf.add(hi, lo) as tf.Tensor1D;
+  layer(y, stop, rows, rowWeights, { gamma, beta, epsilon }) {
+    const r = vbnLayerOp(y, rows, gamma, beta, tf.tensor1d(rowWeights), epsilon, stop);
     return {
-      mean,
-      variance,
-      meanOfSquares: tf.add(variance, tf.square(mean)) as tf.Tensor1D,
-      pivot: hi,
-      offset: lo,
-      size: y.shape[0],
-      channels: y.shape[3],
-      axis: 3,
-      batchAxis: 0,
-      referenceShape: [...y.shape],
+      out: r.out as tf.Tensor4D,
+      stats: fusedStatistics(y, rows, r.hi, r.lo, r.variance, stop),
     };
+  },
+  stats(y, stop, rows) {
+    const { hi, lo, variance } = vbnStatsOp(y, rows);
+    return fusedStatistics(y, rows, hi, lo, variance, stop);
   },
   normalizeRelu: (y, stats, rowWeights, { gamma, beta, epsilon }) =>
     vbnNormalizeOp(
@@ -83,7 +121,7 @@ const fused: BlockOps = {
       epsilon,
       true,
     ) as tf.Tensor4D,
-  pool: (x) => spatialMeanOp(x),
+  pool: (x, fromRow) => spatialMeanOp(x, fromRow),
 };
 
 /** The ops for a `kernels` choice on the active backend. */

@@ -105,9 +105,14 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     beta: param(params, `vbn${i}/beta`),
     epsilon: c.epsilon,
   });
-  const head = (params: ParamTensors, ops: BlockOps, features: tf.Tensor4D): tf.Tensor2D =>
+  const head = (
+    params: ParamTensors,
+    ops: BlockOps,
+    features: tf.Tensor4D,
+    fromRow = 0,
+  ): tf.Tensor2D =>
     tf.add(
-      tf.matMul(ops.pool(features), param(params, 'dense/kernel') as tf.Tensor2D),
+      tf.matMul(ops.pool(features, fromRow), param(params, 'dense/kernel') as tf.Tensor2D),
       param(params, 'dense/bias'),
     ) as tf.Tensor2D;
   const rows = (n: number, w: number) => new Array<number>(n).fill(w);
@@ -124,9 +129,13 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     const n = r.shape[0];
     c.filters.forEach((_, i) => {
       const y = conv(params, i, r);
-      const s = ops.stats(y, c.stopReferenceGradient);
-      stats.push(s);
-      if (i < c.filters.length - 1) r = ops.normalizeRelu(y, s, rows(n, 0), affine(params, i));
+      if (i < c.filters.length - 1) {
+        const l = ops.layer(y, c.stopReferenceGradient, n, rows(n, 0), affine(params, i));
+        stats.push(l.stats);
+        r = l.out;
+      } else {
+        stats.push(ops.stats(y, c.stopReferenceGradient, n));
+      }
     });
     return stats;
   };
@@ -175,12 +184,11 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     let h = tf.concat([r, x], 0);
     c.filters.forEach((_, i) => {
       const y = conv(params, i, h);
-      const s = ops.stats(tf.slice(y, [0, 0, 0, 0], [n, -1, -1, -1]), c.stopReferenceGradient);
-      h = ops.normalizeRelu(y, s, weights, affine(params, i));
+      h = ops.layer(y, c.stopReferenceGradient, n, weights, affine(params, i)).out;
       if (record) keep(record, `block${i}`, tf.slice(h, [n, 0, 0, 0], [b, -1, -1, -1]));
     });
-    // Only the input rows reach the head, whatever the batch sizes (not shape[0] // 2).
-    return head(params, ops, tf.slice(h, [n, 0, 0, 0], [b, -1, -1, -1]));
+    // Only the input rows (n..) reach the head, whatever the batch sizes (not shape[0] // 2).
+    return head(params, ops, h, n);
   };
 
   return {

@@ -1,0 +1,311 @@
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs-core';
+import { availableBackends, useBackend, type BackendName } from '../backend/select.js';
+import { VbnError } from '../errors.js';
+import { convOut, resolveNetConfig, type ResolvedNetConfig } from '../model/config.js';
+import { createVbnNet } from '../model/net.js';
+import { trainStep } from '../train/step.js';
+import { tfSeed } from '../util/random.js';
+import type { CliContext } from './context.js';
+import { networkFlags } from './flags.js';
+import { choice, integer } from './parse.js';
+
+const BIN = fileURLToPath(new URL('../../bin/vbn.js', import.meta.url));
+const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
+
+interface BenchConfig {
+  batchSize: number;
+  referenceSize: number;
+  imageSize: number;
+  filters: number[];
+  kernelSize: number;
+  strides: number;
+  padding: 'valid' | 'same';
+  mode: 'virtual' | 'reference';
+  strategy: 'concat' | 'two-pass';
+  steps: number;
+}
+
+interface Timing {
+  backend: string;
+  best: number;
+  median: number;
+  times: number[];
+  peakRssMB: number;
+  note?: string;
+}
+
+/** Convolution FLOPs of one training step: forward, backward-data (not for the input), backward-weights. */
+export function convFlopsPerStep(c: ResolvedNetConfig, rows: number): number {
+  let [h, w] = [c.inputShape[0], c.inputShape[1]];
+  let cin = c.inputShape[2];
+  let total = 0;
+  c.filters.forEach((f, i) => {
+    [h, w] = [convOut(h, c), convOut(w, c)];
+    const fwd = 2 * rows * h * w * c.kernelSize * c.kernelSize * cin * f;
+    total += fwd * (i === 0 ? 2 : 3);
+    cin = f;
+  });
+  return total;
+}
+
+/** One backend, in this process: warm-up step, then `steps` timed training steps. */
+async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing> {
+  await useBackend(backend);
+  const net = createVbnNet({
+    inputShape: [cfg.imageSize, cfg.imageSize, 1],
+    filters: cfg.filters,
+    kernelSize: cfg.kernelSize,
+    strides: cfg.strides,
+    padding: cfg.padding,
+    mode: cfg.mode,
+  });
+  const params = net.init(1);
+  const opt = tf.train.adam(1e-3);
+  const s = [cfg.imageSize, cfg.imageSize, 1];
+  const ref = tf.randomNormal([cfg.referenceSize, ...s], 0, 1, 'float32', tfSeed(1, 1));
+  const x = tf.randomNormal([cfg.batchSize, ...s], 0, 1, 'float32', tfSeed(1, 2));
+  const y = tf.randomUniform([cfg.batchSize], 0, 2, 'int32', tfSeed(1, 3)) as tf.Tensor1D;
+  const step = () =>
+    trainStep(net, params, opt, ref, x, y, {
+      strategy: cfg.strategy,
+      loss: 'softmax-cross-entropy',
+    });
+  step();
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  for (let i = 0; i < cfg.steps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push((performance.now() - t0) / 1000);
+  }
+  if (tf.memory().numTensors !== before) {
+    throw new VbnError(
+      `bench: tensor count grew from ${before} to ${tf.memory().numTensors} over ${cfg.steps} steps`,
+      1,
+    );
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  return {
+    backend,
+    best: sorted[0],
+    median: sorted[Math.floor(sorted.length / 2)],
+    times,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function torchPython(): string | null {
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return py;
+  }
+  return null;
+}
+
+function childArgs(cfg: BenchConfig): string[] {
+  return [
+    '--batch-size',
+    String(cfg.batchSize),
+    '--reference-size',
+    String(cfg.referenceSize),
+    '--image-size',
+    String(cfg.imageSize),
+    '--filters',
+    cfg.filters.join(','),
+    '--kernel-size',
+    String(cfg.kernelSize),
+    '--strides',
+    String(cfg.strides),
+    '--padding',
+    cfg.padding,
+    '--mode',
+    cfg.mode,
+    '--strategy',
+    cfg.strategy,
+    '--steps',
+    String(cfg.steps),
+  ];
+}
+
+function runIsolated(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutS: number,
+  label: string,
+): Timing {
+  const r = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    timeout: timeoutS * 1000,
+    env,
+    maxBuffer: 1 << 24,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
+    return {
+      backend: label,
+      best: NaN,
+      median: NaN,
+      times: [],
+      peakRssMB: NaN,
+      note: `did not finish warm-up + steps within ${timeoutS} s`,
+    };
+  }
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    const t = JSON.parse(last) as Timing;
+    if (typeof t.best === 'number') return t;
+  } catch {
+    /* reported below */
+  }
+  const why =
+    (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status ?? r.signal}`;
+  return {
+    backend: label,
+    best: NaN,
+    median: NaN,
+    times: [],
+    peakRssMB: NaN,
+    note: `failed: ${why.slice(0, 160)}`,
+  };
+}
+
+export function benchCommand(ctx: CliContext): Command {
+  const cmd = new Command('bench').description(
+    'time full training steps (forward, backward, Adam) per backend and against PyTorch at the seed scale',
+  );
+  networkFlags(cmd);
+  cmd
+    .option('--image-size <n>', 'images are N x N x 1', integer(1), 256)
+    .option('--steps <n>', 'timed steps after one warm-up step', integer(1), 3)
+    .option(
+      '--backend <name>',
+      'one backend only: native|wasm|cpu',
+      choice(['native', 'wasm', 'cpu'] as const),
+    )
+    .option('--backends <list>', 'backends to time (default: every available one)')
+    .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)
+    .option('--threads <n>', 'threads for native and PyTorch (default: all cores)', integer(1))
+    .option('--no-torch', 'skip the PyTorch comparison')
+    .option('--child', 'internal: time one backend in this process')
+    .option('--json', 'print the results as one JSON object')
+    .option('--debug', 'show stack traces');
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const net = resolveNetConfig({
+      inputShape: [flags.imageSize as number, flags.imageSize as number, 1],
+      filters: (flags.filters as number[] | undefined) ?? [16, 32, 64],
+      kernelSize: flags.kernelSize as number | undefined,
+      strides: flags.strides as number | undefined,
+      padding: flags.padding as 'valid' | undefined,
+      mode: flags.mode as 'virtual' | undefined,
+    });
+    const cfg: BenchConfig = {
+      batchSize: (flags.batchSize as number | undefined) ?? 32,
+      referenceSize: (flags.referenceSize as number | undefined) ?? 32,
+      imageSize: flags.imageSize as number,
+      filters: net.filters,
+      kernelSize: net.kernelSize,
+      strides: net.strides,
+      padding: net.padding,
+      mode: net.mode,
+      strategy: (flags.strategy as 'concat' | undefined) ?? 'concat',
+      steps: flags.steps as number,
+    };
+    const threads = (flags.threads as number | undefined) ?? availableParallelism();
+    if (flags.child) {
+      ctx.out(JSON.stringify(await runChild(cfg, flags.backend as BackendName)));
+      return;
+    }
+    const present = await availableBackends();
+    let backends: string[] = flags.backend ? [flags.backend as string] : present;
+    if (flags.backends) backends = (flags.backends as string).split(',').map((s) => s.trim());
+    for (const b of backends) {
+      if (!present.includes(b as BackendName)) {
+        throw new VbnError(`--backend ${b}: not available here (available: ${present.join(', ')})`);
+      }
+    }
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    const results: Timing[] = [];
+    for (const b of backends) {
+      if (!flags.json) ctx.note(`timing ${b}...`);
+      results.push(
+        runIsolated(
+          process.execPath,
+          [BIN, 'bench', '--child', '--backend', b, ...childArgs(cfg)],
+          env,
+          flags.timeout as number,
+          b,
+        ),
+      );
+    }
+    let torch: Timing | null = null;
+    const py = flags.torch ? torchPython() : null;
+    if (flags.torch && !py)
+      ctx.note('PyTorch not found (python3 -c "import torch" fails): no comparison');
+    if (py) {
+      if (!flags.json) ctx.note(`timing PyTorch (${threads} threads)...`);
+      torch = runIsolated(
+        py,
+        [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })],
+        env,
+        flags.timeout as number,
+        'pytorch',
+      );
+      results.push(torch);
+    }
+    const flops = convFlopsPerStep(net, cfg.batchSize + cfg.referenceSize);
+    const rows = results.map((r) => ({
+      ...r,
+      imagesPerSecond: cfg.batchSize / r.best,
+      convGflops: flops / r.best / 1e9,
+      speedupVsTorch: torch && Number.isFinite(torch.best) ? torch.best / r.best : null,
+    }));
+    const summary = {
+      config: { ...cfg, threads, convGflopPerStep: flops / 1e9 },
+      results: rows,
+      machine: { cores: availableParallelism(), node: process.version },
+    };
+    if (flags.json) {
+      ctx.out(JSON.stringify(summary));
+      return;
+    }
+    ctx.out(
+      `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${(flops / 1e9).toFixed(1)} GFLOP of convolution per step; ${threads} threads; best and median of ${cfg.steps} steps after 1 warm-up`,
+    );
+    const header = [
+      'backend',
+      's/step best',
+      'median',
+      'images/s',
+      'peak RSS',
+      'conv GFLOP/s',
+      'vs PyTorch',
+    ];
+    const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+    const body = rows.map((r) => [
+      r.backend,
+      fmt(r.best, 3),
+      fmt(r.median, 3),
+      fmt(r.imagesPerSecond, 1),
+      Number.isFinite(r.peakRssMB) ? `${(r.peakRssMB / 1024).toFixed(2)} GB` : '-',
+      fmt(r.convGflops, 1),
+      r.speedupVsTorch !== null && Number.isFinite(r.speedupVsTorch)
+        ? `${r.speedupVsTorch.toFixed(2)}x`
+        : '-',
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    for (const line of [header, widths.map((w) => '-'.repeat(w)), ...body]) {
+      ctx.out(
+        line
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      );
+    }
+    for (const r of rows) if (r.note) ctx.out(`${r.backend}: ${r.note}`);
+  });
+  return cmd;
+}

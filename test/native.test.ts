@@ -1,0 +1,196 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Tape,
+  availableBackends,
+  createVbnNet,
+  leaves,
+  prepareCheck,
+  referenceBatchNorm64,
+  runCheck,
+  trainStep,
+  useBackend,
+  valuesOf,
+  virtualBatchNorm64,
+} from 'vbn';
+import { randn, relErr, size } from './helpers.js';
+
+const HAVE_ONEDNN = existsSync('/usr/include/oneapi/dnnl/dnnl.hpp');
+const available = (await availableBackends()).includes('native');
+
+describe('native backend availability', () => {
+  it('loads wherever oneDNN is installed (npm run setup builds the addon)', () => {
+    // Without libdnnl-dev (setup installs it when run as root) there is nothing to load.
+    expect(available).toBe(HAVE_ONEDNN);
+  });
+});
+
+/** Runs f on cpu and on native with the same inputs; returns both results as plain arrays. */
+async function both(
+  f: () => tf.Tensor | tf.Tensor[],
+): Promise<{ cpu: Float32Array[]; native: Float32Array[] }> {
+  const out: Record<string, Float32Array[]> = {};
+  for (const b of ['cpu', 'native'] as const) {
+    await useBackend(b);
+    out[b] = tf.tidy(() => {
+      const r = f();
+      return (Array.isArray(r) ? r : [r]).map((t) => t.dataSync().slice() as Float32Array);
+    });
+  }
+  return { cpu: out.cpu, native: out.native };
+}
+
+const t4 = (shape: number[], seed: number) => tf.tensor(randn(size(shape), seed), shape);
+
+describe.runIf(available)('native kernels against the cpu backend', () => {
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+  // Randomized shapes: strides, 'same'/'valid', batch 1, odd sizes, channels 1..64.
+  const rng = (() => {
+    let s = 12345;
+    return (n: number) => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return s % n;
+    };
+  })();
+  const convCases = Array.from({ length: 14 }, (_, i) => {
+    const k = [1, 2, 3, 5][rng(4)];
+    const stride = 1 + rng(3);
+    const pad = rng(2) ? 'same' : 'valid';
+    const h = k + rng(12);
+    const w = k + rng(12);
+    const ci = [1, 2, 3, 16, 64][rng(5)];
+    const co = [1, 4, 8, 32, 64][rng(5)];
+    return { b: i === 0 ? 1 : 1 + rng(4), h, w, ci, co, k, stride, pad: pad as 'same' | 'valid' };
+  });
+  for (const c of convCases) {
+    it(`Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter, FusedConv2D: ${JSON.stringify(c)}`, async () => {
+      const { cpu, native } = await both(() => {
+        const x = t4([c.b, c.h, c.w, c.ci], 1);
+        const f = t4([c.k, c.k, c.ci, c.co], 2);
+        const bias = t4([c.co], 3);
+        const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad);
+        const dy = t4(y.shape, 4);
+        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+        )([x, f]);
+        const fused = tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: f as tf.Tensor4D,
+          strides: c.stride,
+          pad: c.pad,
+          bias,
+          activation: 'relu',
+        });
+        return [y, dx, dw, fused];
+      });
+      ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedConv2D'].forEach(
+        (name, i) => {
+          expect(relErr(native[i], cpu[i]), name).toBeLessThan(1e-5);
+        },
+      );
+    });
+  }
+
+  it('BatchMatMul (transposes, batch broadcast) and _FusedMatMul (bias, relu)', async () => {
+    const { cpu, native } = await both(() => {
+      const a = t4([3, 5, 7], 5);
+      const b = t4([3, 7, 4], 6);
+      const bt = t4([1, 4, 7], 7);
+      const a2 = t4([6, 9], 8);
+      const b2 = t4([9, 3], 9);
+      return [
+        tf.matMul(a, b),
+        tf.matMul(a, bt, false, true),
+        tf.matMul(tf.transpose(a, [0, 2, 1]), b, true, false),
+        tf.fused.matMul({ a: a2, b: b2, bias: t4([3], 10), activation: 'relu' }),
+        tf.fused.matMul({ a: a2, b: b2, transposeB: false }),
+      ];
+    });
+    native.forEach((v, i) => expect(relErr(v, cpu[i]), `case ${i}`).toBeLessThan(1e-5));
+  });
+
+  it('fused VBN layer (both strategies, every mode) agrees with the composed ops on cpu', async () => {
+    for (const mode of ['virtual', 'reference'] as const) {
+      for (const stopReferenceGradient of [false, true]) {
+        const r = await runCheck(
+          await prepareCheck({
+            backends: ['cpu', 'native'],
+            steps: 3,
+            network: { mode, stopReferenceGradient, filters: [3, 5] },
+          }),
+        );
+        expect(r.rows.filter((x) => !x.ok).map((x) => `${x.backend} ${x.message}`)).toEqual([]);
+      }
+    }
+  });
+
+  it('fused VBN stays accurate for features with mean 1e4 and std 1 (float64 oracle, 1e-3)', async () => {
+    await useBackend('native');
+    const { vbnLayerOp } = await import('../src/backend/fused-ops.js');
+    const [n, b, h, c] = [4, 3, 5, 3];
+    const all = randn((n + b) * h * h * c, 21, 1e4, 1);
+    const gamma = randn(c, 22, 1, 0.2);
+    const beta = randn(c, 23);
+    const w = 1 / (n + 1);
+    const got = tf.tidy(() => {
+      const x = tf.tensor(all, [n + b, h, h, c]);
+      const weights = tf.tensor1d([...new Array(n).fill(0), ...new Array(b).fill(w)]);
+      return vbnLayerOp(x, n, tf.tensor(gamma), tf.tensor(beta), weights, 1e-5, false)
+        .out.dataSync()
+        .slice();
+    });
+    const t = new Tape();
+    const per = h * h * c;
+    const ref = leaves(t, [n, h, h, c], all.subarray(0, n * per));
+    const x = leaves(t, [b, h, h, c], all.subarray(n * per));
+    const o = {
+      mode: 'virtual' as const,
+      axis: 3,
+      batchAxis: 0,
+      epsilon: 1e-5,
+      stopReferenceGradient: false,
+      gamma: Array.from(gamma, (g) => t.leaf(g)),
+      beta: Array.from(beta, (v) => t.leaf(v)),
+    };
+    const want = Float64Array.from(
+      [
+        ...valuesOf(t, referenceBatchNorm64(t, ref, o)),
+        ...valuesOf(t, virtualBatchNorm64(t, x, ref, o)),
+      ].map((v) => Math.max(v, 0)),
+    );
+    expect(relErr(got, want)).toBeLessThan(1e-3);
+  });
+});
+
+describe.runIf(available)('native training loop', () => {
+  beforeAll(async () => {
+    await useBackend('native');
+  });
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+  it('keeps the tensor count and RSS flat over 200 steps', () => {
+    const net = createVbnNet({ inputShape: [16, 16, 1], filters: [8, 16] });
+    const params = net.init(3);
+    const opt = tf.train.adam(1e-3);
+    const ref = t4([8, 16, 16, 1], 30);
+    const x = t4([8, 16, 16, 1], 31);
+    const y = tf.tensor1d([0, 1, 0, 1, 1, 0, 1, 0], 'int32');
+    const step = (i: number) =>
+      trainStep(net, params, opt, ref, x, y, {
+        strategy: i % 2 ? 'concat' : 'two-pass',
+        loss: 'softmax-cross-entropy',
+      });
+    for (let i = 0; i < 20; i++) step(i);
+    const tensors = tf.memory().numTensors;
+    const rss = process.memoryUsage().rss;
+    for (let i = 0; i < 200; i++) step(i);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect((process.memoryUsage().rss - rss) / 2 ** 20).toBeLessThan(64);
+    tf.dispose([ref, x, y, ...Object.values(params)]);
+    opt.dispose();
+  });
+});
