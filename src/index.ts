@@ -92,3 +92,12 @@ export {
   type Implementation,
 } from './check/implementation.js';
 export { Random, tfSeed } from './util/random.js';
+export {
+  vbnStatsOp,
+  vbnNormalizeOp,
+  vbnLayerOp,
+  spatialMeanOp,
+  fusedKernelsAvailable,
+} from './backend/fused-ops.js';
+export { nativeInfo } from './backend/native.js';
+export type { Kernels } from './model/block-ops.js';

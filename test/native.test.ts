@@ -12,6 +12,7 @@ import {
   trainStep,
   useBackend,
   valuesOf,
+  vbnLayerOp,
   virtualBatchNorm64,
 } from 'vbn';
 import { randn, relErr, size } from './helpers.js';
@@ -129,7 +130,6 @@ describe.runIf(available)('native kernels against the cpu backend', () => {
 
   it('fused VBN stays accurate for features with mean 1e4 and std 1 (float64 oracle, 1e-3)', async () => {
     await useBackend('native');
-    const { vbnLayerOp } = await import('../src/backend/fused-ops.js');
     const [n, b, h, c] = [4, 3, 5, 3];
     const all = randn((n + b) * h * h * c, 21, 1e4, 1);
     const gamma = randn(c, 22, 1, 0.2);

@@ -1,6 +1,7 @@
 // Convolutions through oneDNN. Activations are plain NHWC (TensorFlow.js' layout, used in place);
 // filters are TensorFlow.js' HWIO, reordered once per call into the layout oneDNN picks
 // (format_tag::any). Primitives and their weight scratch buffers are cached by shape.
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -39,6 +40,7 @@ convolution_forward::primitive_desc forwardPd(const ConvGeometry& g, bool bias, 
                    : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
                                                src, wei, dst, g.strides, g.dilates, g.padL, g.padR);
   primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
   if (activation != 0) {
     post_ops ops;
     if (activation == 1) ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
@@ -50,24 +52,40 @@ convolution_forward::primitive_desc forwardPd(const ConvGeometry& g, bool bias, 
 
 memory::desc userWeights(const ConvGeometry& g) { return memory::desc(g.weights, dt::f32, tag::hwio); }
 
+// Each cached primitive keeps its weights in oneDNN's layout and its scratchpad (user-managed,
+// so oneDNN allocates nothing per call).
 struct Fwd {
   convolution_forward::primitive_desc pd;
   convolution_forward prim;
-  memory weights;  // scratch in the primitive's layout, reused
+  memory weights;
   bool reorderNeeded;
+  memory scratch;
 };
 struct BwdData {
   convolution_backward_data::primitive_desc pd;
   convolution_backward_data prim;
   memory weights;
   bool reorderNeeded;
+  memory scratch;
 };
 struct BwdWeights {
   convolution_backward_weights::primitive_desc pd;
   convolution_backward_weights prim;
   memory diffWeights;
   bool reorderNeeded;
+  memory scratch;
+  // When oneDNN prefers blocked activations: buffers to reorder x and dy into, reused.
+  memory src;
+  memory diffDst;
+  bool srcReorder;
+  bool diffDstReorder;
 };
+
+primitive_attr userScratchpad() {
+  primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
+  return attr;
+}
 
 std::unordered_map<std::string, std::unique_ptr<Fwd>> fwdCache;
 std::unordered_map<std::string, std::unique_ptr<BwdData>> bwdDataCache;
@@ -89,7 +107,8 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   if (it == fwdCache.end()) {
     auto pd = forwardPd(g, hasBias, act);
     auto f = std::make_unique<Fwd>(Fwd{pd, convolution_forward(pd), memory(pd.weights_desc(), cpuEngine()),
-                                       pd.weights_desc() != userWeights(g)});
+                                       pd.weights_desc() != userWeights(g),
+                                       memory(pd.scratchpad_desc(), cpuEngine())});
     it = fwdCache.emplace(k, std::move(f)).first;
   }
   Fwd& f = *it->second;
@@ -101,7 +120,8 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   if (f.reorderNeeded) reorder(wUser, f.weights).execute(strm, wUser, f.weights);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, f.reorderNeeded ? f.weights : wUser},
-                                       {DNNL_ARG_DST, dst}};
+                                       {DNNL_ARG_DST, dst},
+                                       {DNNL_ARG_SCRATCHPAD, f.scratch}};
   if (hasBias) args.insert({DNNL_ARG_BIAS, memory(f.pd.bias_desc(), eng, f32(info[10]))});
   f.prim.execute(strm, args);
   strm.wait();
@@ -122,10 +142,11 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
         algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
         memory::desc(g.weights, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc), g.strides,
         g.dilates, g.padL, g.padR);
-    auto pd = convolution_backward_data::primitive_desc(desc, cpuEngine(), hint);
+    auto pd = convolution_backward_data::primitive_desc(desc, userScratchpad(), cpuEngine(), hint);
     auto b = std::make_unique<BwdData>(BwdData{pd, convolution_backward_data(pd),
                                                memory(pd.weights_desc(), cpuEngine()),
-                                               pd.weights_desc() != userWeights(g)});
+                                               pd.weights_desc() != userWeights(g),
+                                               memory(pd.scratchpad_desc(), cpuEngine())});
     it = bwdDataCache.emplace(k, std::move(b)).first;
   }
   BwdData& b = *it->second;
@@ -135,40 +156,88 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   if (b.reorderNeeded) reorder(wUser, b.weights).execute(strm, wUser, b.weights);
   b.prim.execute(strm, {{DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, f32(info[0]))},
                         {DNNL_ARG_WEIGHTS, b.reorderNeeded ? b.weights : wUser},
-                        {DNNL_ARG_DIFF_SRC, memory(b.pd.diff_src_desc(), eng, f32(info[4]))}});
+                        {DNNL_ARG_DIFF_SRC, memory(b.pd.diff_src_desc(), eng, f32(info[4]))},
+                        {DNNL_ARG_SCRATCHPAD, b.scratch}});
   strm.wait();
   return env.Undefined();
 }
+
+namespace {
+// The backward-weights primitive for one chunk of images.
+BwdWeights& bwdWeightsFor(const ConvGeometry& g, const std::string& k) {
+  auto it = bwdWeightsCache.find(k);
+  if (it == bwdWeightsCache.end()) {
+    auto hint = forwardPd(g, false, 0);
+    // Blocked activations (oneDNN's choice; x and dy are reordered per chunk) run 2-3x faster
+    // than NHWC for backward-weights on large images.
+    auto act = tag::any;
+    auto desc = convolution_backward_weights::desc(
+        algorithm::convolution_direct, memory::desc(g.src, dt::f32, act),
+        memory::desc(g.weights, dt::f32, tag::any), memory::desc(g.dst, dt::f32, act), g.strides,
+        g.dilates, g.padL, g.padR);
+    auto pd = convolution_backward_weights::primitive_desc(desc, userScratchpad(), cpuEngine(), hint);
+    auto userSrc = memory::desc(g.src, dt::f32, tag::nhwc);
+    auto userDst = memory::desc(g.dst, dt::f32, tag::nhwc);
+    bool rs = pd.src_desc() != userSrc, rd = pd.diff_dst_desc() != userDst;
+    auto b = std::make_unique<BwdWeights>(BwdWeights{
+        pd, convolution_backward_weights(pd), memory(pd.diff_weights_desc(), cpuEngine()),
+        pd.diff_weights_desc() != userWeights(g), memory(pd.scratchpad_desc(), cpuEngine()),
+        rs ? memory(pd.src_desc(), cpuEngine()) : memory(), rd ? memory(pd.diff_dst_desc(), cpuEngine()) : memory(),
+        rs, rd});
+    it = bwdWeightsCache.emplace(k, std::move(b)).first;
+  }
+  return *it->second;
+}
+
+// Images per backward-weights call: chunks of about 64 MiB of x and dy keep the reorder buffers
+// small (peak memory) at no cost in speed; the chunks' weight gradients are summed.
+int64_t chunkImages(const std::vector<int64_t>& xs, const std::vector<int64_t>& dys) {
+  const int64_t target = int64_t(64) << 20;
+  int64_t perImage = (xs[1] * xs[2] * xs[3] + dys[1] * dys[2] * dys[3]) * 4;
+  int64_t n = target / std::max<int64_t>(perImage, 1);
+  return std::max<int64_t>(1, std::min<int64_t>(n, xs[0]));
+}
+}  // namespace
 
 // conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations)
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto xs = dims(info[1]), dys = dims(info[3]), ws = dims(info[5]);
   auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
-  ConvGeometry g = geometry(xs, ws, dys, s, pl, pr, d);
-  std::string k = key({xs, dys, ws, s, pl, pr, d}, "bwdw");
-  auto it = bwdWeightsCache.find(k);
-  if (it == bwdWeightsCache.end()) {
-    auto hint = forwardPd(g, false, 0);
-    auto desc = convolution_backward_weights::desc(
-        algorithm::convolution_direct, memory::desc(g.src, dt::f32, tag::nhwc),
-        memory::desc(g.weights, dt::f32, tag::any), memory::desc(g.dst, dt::f32, tag::nhwc), g.strides,
-        g.dilates, g.padL, g.padR);
-    auto pd = convolution_backward_weights::primitive_desc(desc, cpuEngine(), hint);
-    auto b = std::make_unique<BwdWeights>(BwdWeights{pd, convolution_backward_weights(pd),
-                                                     memory(pd.diff_weights_desc(), cpuEngine()),
-                                                     pd.diff_weights_desc() != userWeights(g)});
-    it = bwdWeightsCache.emplace(k, std::move(b)).first;
-  }
-  BwdWeights& b = *it->second;
+  const int64_t batch = xs[0];
+  const int64_t chunk = chunkImages(xs, dys);
+  const float* x = f32(info[0]);
+  const float* dy = f32(info[2]);
+  float* dw = f32(info[4]);
+  const int64_t xPer = xs[1] * xs[2] * xs[3], dyPer = dys[1] * dys[2] * dys[3];
+  const int64_t wSize = ws[0] * ws[1] * ws[2] * ws[3];
+  std::vector<float> part;
+  if (chunk < batch) part.resize(wSize);
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory dwUser(userWeights(g), eng, f32(info[4]));
-  b.prim.execute(strm, {{DNNL_ARG_SRC, memory(b.pd.src_desc(), eng, f32(info[0]))},
-                        {DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, f32(info[2]))},
-                        {DNNL_ARG_DIFF_WEIGHTS, b.reorderNeeded ? b.diffWeights : dwUser}});
-  if (b.reorderNeeded) reorder(b.diffWeights, dwUser).execute(strm, b.diffWeights, dwUser);
-  strm.wait();
+  for (int64_t b0 = 0; b0 < batch; b0 += chunk) {
+    const int64_t nb = std::min(chunk, batch - b0);
+    std::vector<int64_t> cx = xs, cdy = dys;
+    cx[0] = nb;
+    cdy[0] = nb;
+    ConvGeometry g = geometry(cx, ws, cdy, s, pl, pr, d);
+    BwdWeights& b = bwdWeightsFor(g, key({cx, cdy, ws, s, pl, pr, d}, "bwdw"));
+    float* target = b0 == 0 ? dw : part.data();
+    memory dwUser(userWeights(g), eng, target);
+    memory srcUser(memory::desc(g.src, dt::f32, tag::nhwc), eng, const_cast<float*>(x + b0 * xPer));
+    memory dstUser(memory::desc(g.dst, dt::f32, tag::nhwc), eng, const_cast<float*>(dy + b0 * dyPer));
+    if (b.srcReorder) reorder(srcUser, b.src).execute(strm, srcUser, b.src);
+    if (b.diffDstReorder) reorder(dstUser, b.diffDst).execute(strm, dstUser, b.diffDst);
+    b.prim.execute(strm, {{DNNL_ARG_SRC, b.srcReorder ? b.src : srcUser},
+                          {DNNL_ARG_DIFF_DST, b.diffDstReorder ? b.diffDst : dstUser},
+                          {DNNL_ARG_DIFF_WEIGHTS, b.reorderNeeded ? b.diffWeights : dwUser},
+                          {DNNL_ARG_SCRATCHPAD, b.scratch}});
+    if (b.reorderNeeded) reorder(b.diffWeights, dwUser).execute(strm, b.diffWeights, dwUser);
+    strm.wait();
+    if (b0 > 0) {
+      for (int64_t i = 0; i < wSize; i++) dw[i] += part[i];
+    }
+  }
   return env.Undefined();
 }
 

@@ -24,6 +24,7 @@ export interface NativeAddon {
   spatialMean(...args: unknown[]): void;
   spatialMeanGrad(...args: unknown[]): void;
   add(...args: unknown[]): void;
+  keepFreedMemory(): boolean;
 }
 
 const ADDON_PATH = fileURLToPath(
@@ -416,6 +417,8 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
   if (!a) return loadProblem;
   if (threads) a.setThreads(threads);
   if (registered) return null;
+  // Large tensors are reused from malloc's heap instead of page-faulting afresh every step.
+  a.keepFreedMemory();
   tf.registerBackend('native', () => new NativeBackend(), 0);
   for (const k of tf.getKernelsForBackend('cpu')) {
     tf.registerKernel({ ...k, backendName: 'native' });
