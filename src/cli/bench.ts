@@ -138,9 +138,11 @@ function runIsolated(
   timeoutS: number,
   label: string,
 ): Timing {
+  // SIGKILL: the CLI treats SIGTERM as 'finish this step', which can take hours on cpu.
   const r = spawnSync(cmd, args, {
     encoding: 'utf8',
     timeout: timeoutS * 1000,
+    killSignal: 'SIGKILL',
     env,
     maxBuffer: 1 << 24,
   });
