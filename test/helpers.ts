@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { VbnError } from 'vbn';
 
 /** Deterministic float32-representable normal samples (mulberry32 + Box-Muller). */
 export function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
@@ -38,3 +40,14 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export const BACKENDS = ['cpu', 'wasm'] as const;
+
+/** The message of the VbnError that f throws (fails when f throws nothing or something else). */
+export function errorMessage(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(VbnError);
+    return (e as Error).message;
+  }
+  throw new Error('expected an error');
+}

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { errorMessage } from './helpers.js';
 import {
-  VbnError,
   VirtualBatchNormalization,
   referenceBatchNorm,
   referenceStatistics,
@@ -10,15 +10,7 @@ import {
   type VbnMode,
 } from 'vbn';
 
-function message(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(VbnError);
-    return (e as Error).message;
-  }
-  throw new Error('expected an error');
-}
+const message = errorMessage;
 
 const ref = () => tf.zeros([4, 3, 3, 6]);
 const good = () => referenceStatistics(tf.randomNormal([4, 3, 3, 6]));

@@ -227,38 +227,8 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       ];
     },
     VbnNormalizeGrad: ({ inputs, backend, attrs }) => {
-      const { dy, x, out, hi, lo, gamma, rowWeights, rowStats } = inputs as Record<
-        string,
-        tf.TensorInfo
-      >;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
-      const dx = new Float32Array(sizeOf(x.shape));
-      const per = () => new Float32Array(c);
-      const [dMean, dVar, dGamma, dBeta] = [per(), per(), per(), per()];
-      a.vbnNormalizeGrad(
-        f32(backend, dy),
-        f32(backend, x),
-        f32(backend, out),
-        rows,
-        sizeOf(x.shape) / (rows * c),
-        c,
-        f32(backend, hi),
-        f32(backend, lo),
-        f32(backend, gamma),
-        f32(backend, rowWeights),
-        f32(backend, rowStats),
-        attrs.relu,
-        dx,
-        dMean,
-        dVar,
-        dGamma,
-        dBeta,
-      );
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', dx),
-        ...[dMean, dVar, dGamma, dBeta].map((t) => backend.makeTensorInfo([c], 'float32', t)),
-      ];
+      const g = normalizeGrad(a, backend, inputs, attrs, 0);
+      return [g.dx, g.dMean, g.dVar, g.dGamma, g.dBeta];
     },
     // Statistics of the first `statsRows` rows and normalization of every row, in one op.
     VbnLayer: ({ inputs, backend, attrs }) => {
@@ -294,41 +264,15 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       ];
     },
     VbnLayerGrad: ({ inputs, backend, attrs }) => {
-      const { dy, x, out, hi, lo, gamma, rowWeights, rowStats, dMeanExt, dVarExt } =
-        inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
-      const dx = new Float32Array(sizeOf(x.shape));
-      const per = () => new Float32Array(c);
-      const [dMean, dVar, dGamma, dBeta] = [per(), per(), per(), per()];
       // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
-      const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
-      a.vbnNormalizeGrad(
-        f32(backend, dy),
-        f32(backend, x),
-        f32(backend, out),
-        rows,
-        sizeOf(x.shape) / (rows * c),
-        c,
-        f32(backend, hi),
-        f32(backend, lo),
-        f32(backend, gamma),
-        f32(backend, rowWeights),
-        f32(backend, rowStats),
-        attrs.relu,
-        dx,
-        dMean,
-        dVar,
-        dGamma,
-        dBeta,
-        statsRows,
-        f32(backend, dMeanExt),
-        f32(backend, dVarExt),
+      const g = normalizeGrad(
+        a,
+        backend,
+        inputs,
+        attrs,
+        attrs.stop ? 0 : (attrs.statsRows as number),
       );
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', dx),
-        ...[dGamma, dBeta].map((t) => backend.makeTensorInfo([c], 'float32', t)),
-      ];
+      return [g.dx, g.dGamma, g.dBeta];
     },
     SpatialMean: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
@@ -367,6 +311,58 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       a.add(av, bv, out, n);
       return backend.makeTensorInfo(A.shape, 'float32', out);
     },
+  };
+}
+
+/**
+ * The backward pass of VBN normalization (+ ReLU), shared by VbnNormalizeGrad and VbnLayerGrad.
+ * statsRows > 0: the statistics came from the first statsRows rows of x (VbnLayer), and their own
+ * gradient, with dMeanExt/dVarExt from other consumers, is added to those rows' dx.
+ */
+function normalizeGrad(
+  a: NativeAddon,
+  backend: MathBackendCPU,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+  statsRows: number,
+) {
+  const { dy, x, out, hi, lo, gamma, rowWeights, rowStats, dMeanExt, dVarExt } = inputs as Record<
+    string,
+    tf.TensorInfo
+  >;
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.shape[0];
+  const dx = new Float32Array(sizeOf(x.shape));
+  const [dMean, dVar, dGamma, dBeta] = [0, 0, 0, 0].map(() => new Float32Array(c));
+  a.vbnNormalizeGrad(
+    f32(backend, dy),
+    f32(backend, x),
+    f32(backend, out),
+    rows,
+    sizeOf(x.shape) / (rows * c),
+    c,
+    f32(backend, hi),
+    f32(backend, lo),
+    f32(backend, gamma),
+    f32(backend, rowWeights),
+    f32(backend, rowStats),
+    attrs.relu,
+    dx,
+    dMean,
+    dVar,
+    dGamma,
+    dBeta,
+    statsRows,
+    dMeanExt ? f32(backend, dMeanExt) : null,
+    dVarExt ? f32(backend, dVarExt) : null,
+  );
+  const perChannel = (t: Float32Array) => backend.makeTensorInfo([c], 'float32', t);
+  return {
+    dx: backend.makeTensorInfo(x.shape, 'float32', dx),
+    dMean: perChannel(dMean),
+    dVar: perChannel(dVar),
+    dGamma: perChannel(dGamma),
+    dBeta: perChannel(dBeta),
   };
 }
 
