@@ -197,34 +197,9 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       return backend.makeTensorInfo(x.shape, 'float32', dx);
     },
     VbnNormalize: ({ inputs, backend, attrs }) => {
-      const { x, hi, lo, variance, gamma, beta, rowWeights } = inputs as Record<
-        string,
-        tf.TensorInfo
-      >;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
-      const out = new Float32Array(sizeOf(x.shape));
-      const rowStats = new Float32Array(rows * 2 * c);
-      a.vbnNormalize(
-        f32(backend, x),
-        rows,
-        sizeOf(x.shape) / (rows * c),
-        c,
-        f32(backend, hi),
-        f32(backend, lo),
-        f32(backend, variance),
-        f32(backend, gamma),
-        f32(backend, beta),
-        f32(backend, rowWeights),
-        attrs.epsilon,
-        attrs.relu,
-        out,
-        rowStats,
-      );
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', out),
-        backend.makeTensorInfo([rows, 2, c], 'float32', rowStats),
-      ];
+      const { hi, lo, variance } = inputs as Record<string, tf.TensorInfo>;
+      const [h, l, v] = [hi, lo, variance].map((t) => f32(backend, t)!);
+      return normalize(a, backend, inputs, attrs, h, l, v);
     },
     VbnNormalizeGrad: ({ inputs, backend, attrs }) => {
       const g = normalizeGrad(a, backend, inputs, attrs, 0);
@@ -232,36 +207,13 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     },
     // Statistics of the first `statsRows` rows and normalization of every row, in one op.
     VbnLayer: ({ inputs, backend, attrs }) => {
-      const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
+      const { x } = inputs as Record<string, tf.TensorInfo>;
       const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
-      const spatial = sizeOf(x.shape) / (rows * c);
-      const k = attrs.statsRows as number;
-      const [hi, lo, v] = [new Float32Array(c), new Float32Array(c), new Float32Array(c)];
-      a.vbnStats(f32(backend, x), k, spatial, c, hi, lo, v);
-      const out = new Float32Array(sizeOf(x.shape));
-      const rowStats = new Float32Array(rows * 2 * c);
-      a.vbnNormalize(
-        f32(backend, x),
-        rows,
-        spatial,
-        c,
-        hi,
-        lo,
-        v,
-        f32(backend, gamma),
-        f32(backend, beta),
-        f32(backend, rowWeights),
-        attrs.epsilon,
-        attrs.relu,
-        out,
-        rowStats,
-      );
-      return [
-        backend.makeTensorInfo(x.shape, 'float32', out),
-        backend.makeTensorInfo([rows, 2, c], 'float32', rowStats),
-        ...[hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t)),
-      ];
+      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
+      const [hi, lo, v] = [0, 0, 0].map(() => new Float32Array(c));
+      a.vbnStats(f32(backend, x), attrs.statsRows as number, spatial, c, hi, lo, v);
+      const [out, rowStats] = normalize(a, backend, inputs, attrs, hi, lo, v);
+      return [out, rowStats, ...[hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t))];
     },
     VbnLayerGrad: ({ inputs, backend, attrs }) => {
       // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
@@ -312,6 +264,43 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       return backend.makeTensorInfo(A.shape, 'float32', out);
     },
   };
+}
+
+/** VBN normalization (+ ReLU) of x against hi/lo/variance, shared by VbnNormalize and VbnLayer. */
+function normalize(
+  a: NativeAddon,
+  backend: MathBackendCPU,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+  hi: Float32Array,
+  lo: Float32Array,
+  variance: Float32Array,
+): [tf.TensorInfo, tf.TensorInfo] {
+  const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.shape[0];
+  const out = new Float32Array(sizeOf(x.shape));
+  const rowStats = new Float32Array(rows * 2 * c);
+  a.vbnNormalize(
+    f32(backend, x),
+    rows,
+    sizeOf(x.shape) / (rows * c),
+    c,
+    hi,
+    lo,
+    variance,
+    f32(backend, gamma),
+    f32(backend, beta),
+    f32(backend, rowWeights),
+    attrs.epsilon,
+    attrs.relu,
+    out,
+    rowStats,
+  );
+  return [
+    backend.makeTensorInfo(x.shape, 'float32', out),
+    backend.makeTensorInfo([rows, 2, c], 'float32', rowStats),
+  ];
 }
 
 /**

@@ -3,7 +3,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import './gradients.js';
 import { VbnError } from '../errors.js';
-import { registerWasmConvGradients } from './wasm-conv-filter.js';
+import { registerWasmConvGradients } from './wasm-conv-gradients.js';
 
 // Registering wasm gives it priority over cpu, yet it initializes asynchronously: synchronous ops
 // right after `import 'vbn'` would fail. Unless the user already chose one, start on cpu, which
