@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Tape,
   availableBackends,
   createVbnNet,
   leaves,
+  nativeInfo,
   prepareCheck,
   referenceBatchNorm64,
   runCheck,
@@ -162,6 +164,16 @@ describe.runIf(available)('native kernels against the cpu backend', () => {
       ].map((v) => Math.max(v, 0)),
     );
     expect(relErr(got, want)).toBeLessThan(1e-3);
+  });
+});
+
+describe.runIf(available)('native engine threads', () => {
+  it('follow useBackend({ threads }) (CLI: --threads)', async () => {
+    await useBackend('native', undefined, { threads: 1 });
+    expect(nativeInfo()!.threads).toBe(1);
+    await useBackend('native', undefined, { threads: availableParallelism() });
+    expect(nativeInfo()!.threads).toBe(availableParallelism());
+    await useBackend('cpu');
   });
 });
 

@@ -22,23 +22,25 @@ const AUTO_ORDER: readonly BackendName[] = ['native', 'wasm', 'cpu'];
 
 let wasmReady: boolean | undefined;
 
-async function prepare(name: BackendName): Promise<string | null> {
+async function prepare(name: BackendName, threads?: number): Promise<string | null> {
   if (name === 'cpu') return null;
   if (name === 'wasm') {
     registerWasmConvGradients();
     return null;
   }
   const { registerNativeBackend } = await import('./native.js');
-  return registerNativeBackend();
+  return registerNativeBackend(threads);
 }
 
 /**
  * Makes `choice` the active TensorFlow.js backend and returns its name. `auto` takes the first of
  * native, wasm, cpu that initializes; why a faster one was skipped goes to `log` in one line.
+ * `options.threads`: threads of the native engine (default: OMP_NUM_THREADS, else all cores).
  */
 export async function useBackend(
   choice: BackendChoice,
   log: (line: string) => void = () => {},
+  options: { threads?: number } = {},
 ): Promise<BackendName> {
   if (!BACKEND_CHOICES.includes(choice)) {
     throw new VbnError(
@@ -47,7 +49,7 @@ export async function useBackend(
   }
   const order = choice === 'auto' ? AUTO_ORDER : [choice];
   for (const name of order) {
-    const problem = await prepare(name);
+    const problem = await prepare(name, options.threads);
     if (problem === null && (await trySet(name))) return name;
     const why = problem ?? `the ${name} backend failed to initialize`;
     if (choice !== 'auto') throw new VbnError(`--backend ${name}: ${why}`);

@@ -28,7 +28,9 @@ export function evalCommand(ctx: CliContext): Command {
   dataFlags(cmd);
   runtimeFlags(cmd);
   cmd.action(async (flags: Record<string, unknown>) => {
-    const backend = await useBackend(flags.backend as never);
+    const backend = await useBackend(flags.backend as never, undefined, {
+      threads: flags.threads as number | undefined,
+    });
     const model = loadModel(flags.checkpoint as string, flags.best ? 'best' : 'last');
     const saved = model.meta.data;
     const override = <T>(k: string, v: T | undefined): T | undefined => (flags[k] as T) ?? v;

@@ -42,6 +42,7 @@ export function trainingFlags(cmd: Command): Command {
 export function runtimeFlags(cmd: Command): Command {
   return cmd
     .option('--backend <name>', BACKEND_CHOICES.join('|'), choice(BACKEND_CHOICES), 'auto')
+    .option('--threads <n>', 'threads of the native engine (default: all cores)', integer(1))
     .option('--json', 'print a JSON summary as the last stdout line')
     .option('--debug', 'show stack traces');
 }

@@ -81,7 +81,9 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--last', "use the run folder's last checkpoint instead of the best");
   runtimeFlags(cmd);
   cmd.action(async (files: string[], flags: Record<string, unknown>) => {
-    await useBackend(flags.backend as never);
+    await useBackend(flags.backend as never, undefined, {
+      threads: flags.threads as number | undefined,
+    });
     const model = loadModel(flags.checkpoint as string, flags.last ? 'last' : 'best');
     const want = model.net.config.inputShape;
     const items = readItems(files, want);

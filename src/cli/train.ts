@@ -34,6 +34,7 @@ interface TrainFlags extends DataOptions {
   out?: string;
   resume?: string;
   backend: string;
+  threads?: number;
   json?: boolean;
   quiet?: boolean;
   plots: boolean;
@@ -63,7 +64,9 @@ export function trainCommand(ctx: CliContext): Command {
   runtimeFlags(cmd);
   cmd.action(async (flags: TrainFlags) => {
     const fallbacks: string[] = [];
-    const backend = await useBackend(flags.backend as never, (l) => fallbacks.push(l));
+    const backend = await useBackend(flags.backend as never, (l) => fallbacks.push(l), {
+      threads: flags.threads,
+    });
     let dataOptions: DataOptions = {
       data: flags.data,
       classes: flags.classes,
