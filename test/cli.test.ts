@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -211,5 +211,3 @@ describe('bad input: one line, exit 2, no stack trace, nothing written', () => {
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 });
-
-export { spawn };

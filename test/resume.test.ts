@@ -117,9 +117,11 @@ describe('crash safety and resume', () => {
     expect(k.stderr).toMatch(/stopped after step \d+; resume with: npx vbn train --resume /);
     expect(stepOf(out)).toBeGreaterThanOrEqual(k.killedAt);
     expect(stepOf(out)).toBeLessThan(36);
-    const r = vbn(['train', '--resume', out, '--backend', 'wasm', '--quiet']);
+    // Naming the checkpoint (out/last) instead of the run folder resumes the same run.
+    const r = vbn(['train', '--resume', join(out, 'last'), '--backend', 'wasm', '--quiet']);
     expect(r.code).toBe(0);
     expect(metrics(out)).toEqual(want);
+    expect(existsSync(join(out, 'last', 'last'))).toBe(false);
   });
 
   it('a NaN loss stops the run naming the step and the last good checkpoint, which stays intact', () => {

@@ -10,10 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
  * - VbnNormalize(x [B, ..., C], hi, lo, variance, gamma, beta, rowWeights [B]) -> out, rowStats:
  *   rows with weight 0 use the reference statistics, rows with weight 1/(N+1) the virtual ones;
  *   ReLU fused when attrs.relu.
- * - SpatialMean(x [B, ..., C]) -> [B, C].
+ * - VbnLayer(x, gamma, beta, rowWeights; statsRows = N): VbnStats of the first N rows and
+ *   VbnNormalize of every row in one op; its gradient includes the statistics' own term.
+ * - SpatialMean(x [B, ..., C]; fromRow) -> [B - fromRow, C].
  * Gradients are registered here; the gradient kernels are native too.
  */
-export const FUSED_KERNELS = ['VbnStats', 'VbnNormalize', 'SpatialMean'] as const;
 
 /** Whether the active backend has the fused kernels. */
 export function fusedKernelsAvailable(): boolean {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { useBackend } from '../backend/select.js';
 import { readNpy } from '../data/npy.js';
 import { loadData, type DataOptions } from '../data/load.js';
@@ -81,7 +81,8 @@ export function trainCommand(ctx: CliContext): Command {
       resumeFrom = resolveCheckpointDir(flags.resume, 'last');
       const meta = readCheckpoint<CheckpointMeta>(resumeFrom).meta;
       dataOptions = meta.data;
-      outDir = flags.resume;
+      // The run folder holds the checkpoints, whether --resume named it or one of its checkpoints.
+      outDir = dirname(resumeFrom);
     }
     outDir ??= join('runs', `run-${timestamp()}`);
     let reference;
