@@ -182,6 +182,29 @@ function trajectory(
 const flat = (names: readonly string[], g: Record<string, ArrayLike<number>>): Float64Array =>
   Float64Array.from(names.flatMap((n) => Array.from(g[n])));
 
+/**
+ * One comparison over every parameter at once (flattened in network order); when it fails, the
+ * message also names the first parameter that disagrees on its own.
+ */
+function compareParameters(
+  stage: string,
+  names: readonly string[],
+  a: Record<string, ArrayLike<number>>,
+  b: Record<string, ArrayLike<number>>,
+  tol: Tolerance,
+): Agreement {
+  const all = compare(
+    stage,
+    { shape: [-1], values: flat(names, a) },
+    { shape: [-1], values: flat(names, b) },
+    tol,
+  );
+  const first = names.find(
+    (n) => !compare(n, { shape: [-1], values: a[n] }, { shape: [-1], values: b[n] }, tol).ok,
+  );
+  return first ? { ...all, message: `${all.message} (first: ${first})` } : all;
+}
+
 /** Runs every comparison and returns the table. */
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const tol = o.tolerance ?? CHECK_TOLERANCES.relNorm;
@@ -289,26 +312,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
           ttol,
         ),
       );
-      const w = compare(
-        'trajectory final weights',
-        { shape: [-1], values: flat(names, ta.weights) },
-        { shape: [-1], values: flat(names, tb.weights) },
-        ttol,
-      );
-      const firstW = names.find(
-        (n) =>
-          !compare(
-            n,
-            { shape: [-1], values: ta.weights[n] },
-            { shape: [-1], values: tb.weights[n] },
-            ttol,
-          ).ok,
-      );
       add(
         'trajectory: final weights',
         pair,
         backend,
-        firstW ? { ...w, message: `${w.message} (first: ${firstW})` } : w,
+        compareParameters('trajectory final weights', names, ta.weights, tb.weights, ttol),
       );
     }
   }
@@ -331,22 +339,11 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
           rel,
         ),
       );
-      const g = compare(
-        'backend gradients',
-        { shape: [-1], values: flat(names, x.grads) },
-        { shape: [-1], values: flat(names, y.grads) },
-        rel,
-      );
-      const firstG = names.find(
-        (n) =>
-          !compare(n, { shape: [-1], values: x.grads[n] }, { shape: [-1], values: y.grads[n] }, rel)
-            .ok,
-      );
       add(
         'backend: gradients',
         `${impl.name}: ${backend} vs ${base}`,
         backend,
-        firstG ? { ...g, message: `${g.message} (first: ${firstG})` } : g,
+        compareParameters('backend gradients', names, x.grads, y.grads, rel),
       );
     }
   }
@@ -368,27 +365,8 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
       rel,
     );
     add('float64: logits', `${impl.name} vs float64`, base, l);
-    const g = compare(
-      'float64 gradients',
-      { shape: [-1], values: flat(names, mine.grads) },
-      { shape: [-1], values: flat(names, f64.grads) },
-      rel,
-    );
-    const firstG = names.find(
-      (n) =>
-        !compare(
-          n,
-          { shape: [-1], values: mine.grads[n] },
-          { shape: [-1], values: f64.grads[n] },
-          rel,
-        ).ok,
-    );
-    add(
-      'float64: gradients',
-      `${impl.name} vs float64`,
-      base,
-      firstG ? { ...g, message: `${g.message} (first: ${firstG})` } : g,
-    );
+    const g = compareParameters('float64 gradients', names, mine.grads, f64.grads, rel);
+    add('float64: gradients', `${impl.name} vs float64`, base, g);
     agreesWith64[side] = l.ok && g.ok;
     // fp32 gradients of the small instance at the chosen coordinates against central differences.
     // With stopReferenceGradient the gradient is deliberately not the derivative: not applicable.

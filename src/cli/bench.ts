@@ -146,15 +146,16 @@ function runIsolated(
     env,
     maxBuffer: 1 << 24,
   });
+  const failed = (note: string): Timing => ({
+    backend: label,
+    best: NaN,
+    median: NaN,
+    times: [],
+    peakRssMB: NaN,
+    note,
+  });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return {
-      backend: label,
-      best: NaN,
-      median: NaN,
-      times: [],
-      peakRssMB: NaN,
-      note: `did not finish warm-up + steps within ${timeoutS} s`,
-    };
+    return failed(`did not finish warm-up + steps within ${timeoutS} s`);
   }
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
@@ -165,14 +166,7 @@ function runIsolated(
   }
   const why =
     (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status ?? r.signal}`;
-  return {
-    backend: label,
-    best: NaN,
-    median: NaN,
-    times: [],
-    peakRssMB: NaN,
-    note: `failed: ${why.slice(0, 160)}`,
-  };
+  return failed(`failed: ${why.slice(0, 160)}`);
 }
 
 export function benchCommand(ctx: CliContext): Command {

@@ -224,9 +224,7 @@ export async function train(data: LoadedData, options: TrainOptions = {}): Promi
   if (outDir) {
     mkdirSync(outDir, { recursive: true });
     if (!restored) {
-      const existing = existsSync(outDir)
-        ? readdirSync(outDir).filter((f) => !f.startsWith('.'))
-        : [];
+      const existing = readdirSync(outDir).filter((f) => !f.startsWith('.'));
       if (existing.some((f) => ['last', 'metrics.jsonl', 'config.json'].includes(f))) {
         throw new VbnError(
           `--out ${outDir}: already holds a run (use --resume ${outDir} to continue it, or another --out)`,
