@@ -5,7 +5,7 @@ import { readNpyImages } from '../data/npy.js';
 import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/load.js';
 import { VbnError } from '../errors.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
-import { TRAIN_DEFAULTS, flagOf, type TrainConfig } from '../train/config.js';
+import { TRAIN_DEFAULTS, flagOf, resumeConfig, type TrainConfig } from '../train/config.js';
 import { writeCurves } from '../train/plot.js';
 import type { CheckpointMeta } from '../train/state.js';
 import { train } from '../train/train.js';
@@ -100,6 +100,12 @@ function resumeTarget(flags: TrainFlags): {
     if (flags[k] !== undefined && flags[k] !== was) refuse(flagOf(k), flags[k], was ?? 'unset');
   }
   if (flags.reference) refuse('--reference', flags.reference, 'its saved reference batch');
+  const config = resumeConfig(meta.config, configFlags(flags), flags.resume!);
+  if (config.epochs < meta.state.epoch) {
+    throw new VbnError(
+      `--epochs ${config.epochs}: the run in ${outDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
+    );
+  }
   if (flags.out !== undefined && resolve(flags.out) !== resolve(outDir)) {
     refuse('--out', flags.out, `its folder ${outDir}`);
   }
