@@ -83,18 +83,17 @@ float* Args::optionalFloats(size_t i, const char* name, int64_t length) {
   return floats(i, name, length);
 }
 
-double Args::number(size_t i, const char* name, double lo, double hi) {
-  if (!ok_) return lo;
+double Args::positive(size_t i, const char* name) {
+  if (!ok_) return 1.0;
   Napi::Value v = info_[i];
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
   if (!v.IsNumber()) {
     fail(false, std::string(name) + " must be a number but is " + describe(v));
-    return lo;
+    return 1.0;
   }
-  if (!(d >= lo && d <= hi)) {  // NaN fails too
-    fail(true, std::string(name) + " must be a finite number in [" + describe(Napi::Number::New(info_.Env(), lo)) +
-                   ", " + describe(Napi::Number::New(info_.Env(), hi)) + "] but is " + describe(v));
-    return lo;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d > 0 && std::isfinite(d))) {  // NaN fails too
+    fail(true, std::string(name) + " must be a positive finite number but is " + describe(v));
+    return 1.0;
   }
   return d;
 }

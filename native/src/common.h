@@ -38,7 +38,8 @@ class Args {
   // The length of a Float32Array argument (0 after an error).
   int64_t floatsLength(size_t i, const char* name);
   int64_t integer(size_t i, const char* name, int64_t lo, int64_t hi);
-  double number(size_t i, const char* name, double lo, double hi);
+  // A finite number > 0.
+  double positive(size_t i, const char* name);
   bool flag(size_t i, const char* name);
   // An array of `rank` integers, each in [lo, hi].
   std::vector<int64_t> dims(size_t i, const char* name, size_t rank, int64_t lo, int64_t hi);

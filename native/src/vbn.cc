@@ -21,7 +21,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <vector>
 
@@ -165,7 +164,7 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
   const float* gamma = a.optionalFloats(7, "gamma", v.channels);
   const float* beta = a.optionalFloats(8, "beta", v.channels);
   const float* rw = a.floats(9, "rowWeights", v.rows);
-  const double eps = a.number(10, "epsilon", 0.0, DBL_MAX);
+  const double eps = a.positive(10, "epsilon");
   const bool relu = a.flag(11, "relu");
   float* out = a.floats(12, "out", v.size());
   float* rowStats = a.floats(13, "rowStats", v.rows * 2 * v.channels);
