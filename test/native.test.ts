@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Tape,
@@ -18,6 +20,9 @@ import {
   virtualBatchNorm64,
 } from 'vbn';
 import { randn, relErr, size } from './helpers.js';
+import { describeNative } from './native-suite.js';
+
+const WORKER = join(import.meta.dirname, 'fixtures', 'native-worker.mjs');
 
 const HAVE_ONEDNN = existsSync('/usr/include/oneapi/dnnl/dnnl.hpp');
 const available = (await availableBackends()).includes('native');
@@ -167,13 +172,53 @@ describe.runIf(available)('native kernels against the cpu backend', () => {
   });
 });
 
-describe.runIf(available)('native engine threads', () => {
+describeNative('native engine threads', () => {
   it('follow useBackend({ threads }) (CLI: --threads)', async () => {
     await useBackend('native', undefined, { threads: 1 });
     expect(nativeInfo()!.threads).toBe(1);
     await useBackend('native', undefined, { threads: availableParallelism() });
     expect(nativeInfo()!.threads).toBe(availableParallelism());
     await useBackend('cpu');
+  });
+
+  it('a primitive is cached per thread count (oneDNN splits work and sizes scratch by it) and stays right', async () => {
+    const conv = () => {
+      const x = t4([3, 11, 11, 8], 40);
+      const f = t4([3, 3, 8, 16], 41);
+      const dy = t4([3, 9, 9, 16], 42);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), dy)),
+      )([x, f]);
+      return [tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'), ...grads];
+    };
+    await useBackend('cpu');
+    const want = tf.tidy(() => conv().map((r) => r.dataSync().slice()));
+    const cached: number[] = [];
+    for (const threads of [1, 3, 1, 3]) {
+      await useBackend('native', undefined, { threads });
+      const got = tf.tidy(() => conv().map((r) => r.dataSync().slice()));
+      got.forEach((g, i) =>
+        expect(relErr(g, want[i]), `threads ${threads}, output ${i}`).toBeLessThan(1e-5),
+      );
+      cached.push(nativeInfo()!.cachedPrimitives);
+    }
+    // New primitives for 3 threads; none when the same shapes come back at 1 and 3 threads.
+    expect(cached[1]).toBeGreaterThan(cached[0]);
+    expect(cached.slice(2)).toEqual([cached[1], cached[1]]);
+    await useBackend('cpu');
+  });
+
+  it('worker threads calling the engine at once get the results of a lone caller (engine lock)', async () => {
+    const run = (seed: number, iterations: number) =>
+      new Promise<Record<string, string>>((resolve, reject) => {
+        const w = new Worker(WORKER, { workerData: { seed, iterations } });
+        w.once('message', resolve);
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`worker exited with code ${code}`)));
+      });
+    const alone = await run(0, 3);
+    const together = await Promise.all([0, 1, 2, 3].map((seed) => run(seed, 24)));
+    for (const r of together) expect(r).toEqual(alone);
   });
 });
 

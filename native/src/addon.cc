@@ -45,6 +45,10 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   const dnnl_version_t* v = dnnl_version();
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("threads", omp_get_max_threads());
+  {
+    std::lock_guard<std::mutex> lock(engineMutex());
+    o.Set("cachedPrimitives", static_cast<double>(convCacheSize() + matmulCacheSize()));
+  }
   return o;
 }
 

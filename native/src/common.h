@@ -83,6 +83,10 @@ inline Napi::Value fail(const Napi::Env& env, const std::string& msg) {
   return env.Undefined();
 }
 
+// Primitives cached so far (conv, matmul): one per shape, attributes and thread count.
+size_t convCacheSize();
+size_t matmulCacheSize();
+
 Napi::Value Conv2D(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);

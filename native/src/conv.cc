@@ -93,6 +93,8 @@ std::unordered_map<std::string, std::unique_ptr<BwdWeights>> bwdWeightsCache;
 
 }  // namespace
 
+size_t convCacheSize() { return fwdCache.size() + bwdDataCache.size() + bwdWeightsCache.size(); }
+
 namespace {
 // The checked arguments common to the three conv entry points, in JS order:
 // (t0, t0Shape, t1, t1Shape, t2, t2Shape, strides, padL, padR, dilations, ...), where the three

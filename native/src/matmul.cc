@@ -25,6 +25,8 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed)
 }
 }  // namespace
 
+size_t matmulCacheSize() { return cache.size(); }
+
 // matmul(a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation)
 // activation: 0 linear, 1 relu.
 Napi::Value MatMul(const Napi::CallbackInfo& info) {

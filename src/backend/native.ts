@@ -17,7 +17,7 @@ type Dims = readonly number[];
 type ConvAttrs = [Dims, Dims, Dims, Dims];
 export interface NativeAddon {
   setThreads(n: number): number;
-  info(): { onednn: string; threads: number };
+  info(): { onednn: string; threads: number; cachedPrimitives: number };
   keepFreedMemory(): boolean;
   /** Shapes NHWC / HWIO; activation 0 linear, 1 relu, 2 relu6. */
   conv2d(
@@ -561,6 +561,6 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
 }
 
 /** Version and thread count of the loaded engine, or null. */
-export function nativeInfo(): { onednn: string; threads: number } | null {
+export function nativeInfo(): { onednn: string; threads: number; cachedPrimitives: number } | null {
   return loadAddon()?.info() ?? null;
 }
