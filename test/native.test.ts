@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   Tape,
-  availableBackends,
   createVbnNet,
   leaves,
   nativeInfo,
@@ -23,16 +21,6 @@ import { randn, relErr, size } from './helpers.js';
 import { describeNative } from './native-suite.js';
 
 const WORKER = join(import.meta.dirname, 'fixtures', 'native-worker.mjs');
-
-const HAVE_ONEDNN = existsSync('/usr/include/oneapi/dnnl/dnnl.hpp');
-const available = (await availableBackends()).includes('native');
-
-describe('native backend availability', () => {
-  it('loads wherever oneDNN is installed (npm run setup builds the addon)', () => {
-    // Without libdnnl-dev (setup installs it when run as root) there is nothing to load.
-    expect(available).toBe(HAVE_ONEDNN);
-  });
-});
 
 /** Runs f on cpu and on native with the same inputs; returns both results as plain arrays. */
 async function both(
@@ -51,7 +39,7 @@ async function both(
 
 const t4 = (shape: number[], seed: number) => tf.tensor(randn(size(shape), seed), shape);
 
-describe.runIf(available)('native kernels against the cpu backend', () => {
+describeNative('native kernels against the cpu backend', () => {
   afterAll(async () => {
     await useBackend('cpu');
   });
@@ -222,7 +210,7 @@ describeNative('native engine threads', () => {
   });
 });
 
-describe.runIf(available)('native training loop', () => {
+describeNative('native training loop', () => {
   beforeAll(async () => {
     await useBackend('native');
   });
