@@ -15,6 +15,10 @@ dnnl::stream& cpuStream() {
   static dnnl::stream s(cpuEngine());
   return s;
 }
+std::mutex& engineMutex() {
+  static std::mutex m;
+  return m;
+}
 
 // keepFreedMemory(): glibc returns every large freed block to the system (munmap) and a new one
 // page-faults on each first touch; with tensors of a gigabyte, a training step then spends most of
@@ -26,9 +30,13 @@ static Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ok);
 }
 
+// setThreads(n): n OpenMP threads for the calling thread's later calls (0: unchanged); returns
+// the count in effect.
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  int n = info[0].As<Napi::Number>().Int32Value();
-  if (n > 0) omp_set_num_threads(n);
+  Args a(info, "setThreads");
+  int64_t n = a.integer(0, "n", 0, 4096);
+  if (!a.ok()) return info.Env().Undefined();
+  if (n > 0) omp_set_num_threads(static_cast<int>(n));
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
@@ -37,12 +45,18 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   const dnnl_version_t* v = dnnl_version();
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("threads", omp_get_max_threads());
+  {
+    std::lock_guard<std::mutex> lock(engineMutex());
+    o.Set("cachedPrimitives", static_cast<double>(convCacheSize() + matmulCacheSize()));
+  }
   return o;
 }
 
-// Every entry point reports oneDNN errors as JS exceptions instead of aborting the process.
+// Every entry point runs under the engine lock and reports oneDNN errors (and failed
+// allocations) as JS exceptions instead of aborting the process.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 static Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(engineMutex());
   try {
     return F(info);
   } catch (const dnnl::error& e) {

@@ -93,16 +93,64 @@ std::unordered_map<std::string, std::unique_ptr<BwdWeights>> bwdWeightsCache;
 
 }  // namespace
 
+size_t convCacheSize() { return fwdCache.size() + bwdDataCache.size() + bwdWeightsCache.size(); }
+
+namespace {
+// The checked arguments common to the three conv entry points, in JS order:
+// (t0, t0Shape, t1, t1Shape, t2, t2Shape, strides, padL, padR, dilations, ...), where the three
+// tensors are (x, w, y), (dy, w, dx) or (x, dy, dw): NHWC activations, HWIO filters.
+struct ConvCall {
+  std::vector<int64_t> x, w, y, s, pl, pr, d;
+  float* data[3];
+};
+
+// y = conv(x, w): channels, batch and output size must follow from x, w, strides, pads, dilations.
+void checkGeometry(Args& a, const ConvCall& c) {
+  const std::string shapes = " (x shape " + shapeString(c.x) + ", filter shape " + shapeString(c.w) +
+                             ", output shape " + shapeString(c.y) + ")";
+  a.require(c.w[2] == c.x[3], "the filter has " + std::to_string(c.w[2]) + " input channels but x has " +
+                                  std::to_string(c.x[3]) + shapes);
+  a.require(c.y[0] == c.x[0] && c.y[3] == c.w[3],
+            "the output must have x's batch and the filter's output channels" + shapes);
+  for (int i = 0; i < 2; i++) {
+    int64_t span = c.x[1 + i] + c.pl[i] + c.pr[i] - ((c.w[i] - 1) * c.d[i] + 1);
+    a.require(span >= 0 && span / c.s[i] + 1 == c.y[1 + i],
+              std::string("output ") + (i ? "width " : "height ") + std::to_string(c.y[1 + i]) +
+                  " does not follow from the input, filter, stride " + std::to_string(c.s[i]) + ", pads " +
+                  std::to_string(c.pl[i]) + "/" + std::to_string(c.pr[i]) + " and dilation " +
+                  std::to_string(c.d[i]) + shapes);
+  }
+}
+
+// roles[k]: which of x (0), w (1), y (2) the k-th tensor argument is; names: the JS names.
+bool readConv(Args& a, ConvCall& c, const int (&roles)[3], const char* const (&names)[6]) {
+  std::vector<int64_t>* shape[3] = {&c.x, &c.w, &c.y};
+  for (int k = 0; k < 3; k++) *shape[roles[k]] = a.dims(2 * k + 1, names[2 * k + 1], 4, 1, kMaxDim);
+  c.s = a.dims(6, "strides", 2, 1, kMaxDim);
+  c.pl = a.dims(7, "padL", 2, 0, kMaxDim);
+  c.pr = a.dims(8, "padR", 2, 0, kMaxDim);
+  c.d = a.dims(9, "dilations", 2, 1, kMaxDim);
+  if (a.ok()) checkGeometry(a, c);
+  for (int k = 0; k < 3; k++) {
+    c.data[roles[k]] = a.floats(2 * k, names[2 * k], a.product(*shape[roles[k]], names[2 * k + 1]));
+  }
+  return a.ok();
+}
+}  // namespace
+
 // conv2d(x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null, activation)
 // activation: 0 linear, 1 relu, 2 relu6.
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto xs = dims(info[1]), ws = dims(info[3]), ys = dims(info[5]);
-  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
-  bool hasBias = info[10].IsTypedArray();
-  int act = info[11].As<Napi::Number>().Int32Value();
-  ConvGeometry g = geometry(xs, ws, ys, s, pl, pr, d);
-  std::string k = key({xs, ws, ys, s, pl, pr, d, {hasBias ? 1 : 0, act}}, "fwd");
+  Args a(info, "conv2d");
+  ConvCall c;
+  if (!readConv(a, c, {0, 1, 2}, {"x", "xShape", "w", "wShape", "out", "outShape"})) return env.Undefined();
+  float* bias = a.optionalFloats(10, "bias", c.w[3]);
+  int act = static_cast<int>(a.integer(11, "activation", 0, 2));
+  if (!a.ok()) return env.Undefined();
+  bool hasBias = bias != nullptr;
+  ConvGeometry g = geometry(c.x, c.w, c.y, c.s, c.pl, c.pr, c.d);
+  std::string k = key({c.x, c.w, c.y, c.s, c.pl, c.pr, c.d, {hasBias ? 1 : 0, act}}, "fwd");
   auto it = fwdCache.find(k);
   if (it == fwdCache.end()) {
     auto pd = forwardPd(g, hasBias, act);
@@ -114,15 +162,15 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Fwd& f = *it->second;
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory src(f.pd.src_desc(), eng, f32(info[0]));
-  memory dst(f.pd.dst_desc(), eng, f32(info[4]));
-  memory wUser(userWeights(g), eng, f32(info[2]));
+  memory src(f.pd.src_desc(), eng, c.data[0]);
+  memory dst(f.pd.dst_desc(), eng, c.data[2]);
+  memory wUser(userWeights(g), eng, c.data[1]);
   if (f.reorderNeeded) reorder(wUser, f.weights).execute(strm, wUser, f.weights);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                        {DNNL_ARG_WEIGHTS, f.reorderNeeded ? f.weights : wUser},
                                        {DNNL_ARG_DST, dst},
                                        {DNNL_ARG_SCRATCHPAD, f.scratch}};
-  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(f.pd.bias_desc(), eng, f32(info[10]))});
+  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(f.pd.bias_desc(), eng, bias)});
   f.prim.execute(strm, args);
   strm.wait();
   return env.Undefined();
@@ -131,10 +179,11 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
 // conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations)
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto dys = dims(info[1]), ws = dims(info[3]), dxs = dims(info[5]);
-  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
-  ConvGeometry g = geometry(dxs, ws, dys, s, pl, pr, d);
-  std::string k = key({dys, ws, dxs, s, pl, pr, d}, "bwdd");
+  Args a(info, "conv2dBackpropInput");
+  ConvCall c;
+  if (!readConv(a, c, {2, 1, 0}, {"dy", "dyShape", "w", "wShape", "dx", "dxShape"})) return env.Undefined();
+  ConvGeometry g = geometry(c.x, c.w, c.y, c.s, c.pl, c.pr, c.d);
+  std::string k = key({c.y, c.w, c.x, c.s, c.pl, c.pr, c.d}, "bwdd");
   auto it = bwdDataCache.find(k);
   if (it == bwdDataCache.end()) {
     auto hint = forwardPd(g, false, 0);
@@ -152,11 +201,11 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   BwdData& b = *it->second;
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  memory wUser(userWeights(g), eng, f32(info[2]));
+  memory wUser(userWeights(g), eng, c.data[1]);
   if (b.reorderNeeded) reorder(wUser, b.weights).execute(strm, wUser, b.weights);
-  b.prim.execute(strm, {{DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, f32(info[0]))},
+  b.prim.execute(strm, {{DNNL_ARG_DIFF_DST, memory(b.pd.diff_dst_desc(), eng, c.data[2])},
                         {DNNL_ARG_WEIGHTS, b.reorderNeeded ? b.weights : wUser},
-                        {DNNL_ARG_DIFF_SRC, memory(b.pd.diff_src_desc(), eng, f32(info[4]))},
+                        {DNNL_ARG_DIFF_SRC, memory(b.pd.diff_src_desc(), eng, c.data[0])},
                         {DNNL_ARG_SCRATCHPAD, b.scratch}});
   strm.wait();
   return env.Undefined();
@@ -202,13 +251,15 @@ int64_t chunkImages(const std::vector<int64_t>& xs, const std::vector<int64_t>& 
 // conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations)
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto xs = dims(info[1]), dys = dims(info[3]), ws = dims(info[5]);
-  auto s = dims(info[6]), pl = dims(info[7]), pr = dims(info[8]), d = dims(info[9]);
+  Args a(info, "conv2dBackpropFilter");
+  ConvCall c;
+  if (!readConv(a, c, {0, 2, 1}, {"x", "xShape", "dy", "dyShape", "dw", "dwShape"})) return env.Undefined();
+  const auto &xs = c.x, &dys = c.y, &ws = c.w, &s = c.s, &pl = c.pl, &pr = c.pr, &d = c.d;
   const int64_t batch = xs[0];
   const int64_t chunk = chunkImages(xs, dys);
-  const float* x = f32(info[0]);
-  const float* dy = f32(info[2]);
-  float* dw = f32(info[4]);
+  const float* x = c.data[0];
+  const float* dy = c.data[2];
+  float* dw = c.data[1];
   const int64_t xPer = xs[1] * xs[2] * xs[3], dyPer = dys[1] * dys[2] * dys[3];
   const int64_t wSize = ws[0] * ws[1] * ws[2] * ws[3];
   std::vector<float> part;

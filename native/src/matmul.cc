@@ -25,22 +25,32 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed)
 }
 }  // namespace
 
+size_t matmulCacheSize() { return cache.size(); }
+
 // matmul(a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation)
 // activation: 0 linear, 1 relu.
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int64_t ba = info[1].As<Napi::Number>().Int64Value();
-  int64_t bb = info[3].As<Napi::Number>().Int64Value();
-  int64_t m = info[5].As<Napi::Number>().Int64Value();
-  int64_t k = info[6].As<Napi::Number>().Int64Value();
-  int64_t n = info[7].As<Napi::Number>().Int64Value();
-  bool ta = info[8].As<Napi::Boolean>().Value();
-  bool tb = info[9].As<Napi::Boolean>().Value();
-  bool hasBias = info[10].IsTypedArray();
-  int act = info[11].As<Napi::Number>().Int32Value();
+  Args in(info, "matmul");
+  int64_t ba = in.integer(1, "batchA", 1, kMaxDim);
+  int64_t bb = in.integer(3, "batchB", 1, kMaxDim);
+  int64_t m = in.integer(5, "m", 1, kMaxDim);
+  int64_t k = in.integer(6, "k", 1, kMaxDim);
+  int64_t n = in.integer(7, "n", 1, kMaxDim);
+  bool ta = in.flag(8, "transA");
+  bool tb = in.flag(9, "transB");
+  int act = static_cast<int>(in.integer(11, "activation", 0, 1));
+  in.require(ba == bb || ba == 1 || bb == 1, "batchA " + std::to_string(ba) + " and batchB " +
+                                                    std::to_string(bb) + " must be equal or one of them 1");
+  float* aData = in.floats(0, "a", in.product({ba, m, k}, "a"));
+  float* bData = in.floats(2, "b", in.product({bb, k, n}, "b"));
+  float* outData = in.floats(4, "out", in.product({ba > bb ? ba : bb, m, n}, "out"));
+  float* bias = in.optionalFloats(10, "bias", n);
+  if (!in.ok()) return env.Undefined();
+  bool hasBias = bias != nullptr;
   int64_t batch = ba > bb ? ba : bb;
-  std::string key_ = key({{ba, bb, m, k, n, ta, tb, hasBias ? 1 : 0, act}}, "mm");
-  auto it = cache.find(key_);
+  std::string cacheKey = key({{ba, bb, m, k, n, ta, tb, hasBias ? 1 : 0, act}}, "mm");
+  auto it = cache.find(cacheKey);
   if (it == cache.end()) {
     auto a = operand(ba, m, k, ta);
     auto b = operand(bb, k, n, tb);
@@ -54,15 +64,15 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
     auto desc = hasBias ? matmul::desc(a, b, memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1}), c)
                         : matmul::desc(a, b, c);
     auto pd = matmul::primitive_desc(desc, attr, cpuEngine());
-    it = cache.emplace(key_, std::make_unique<Mm>(Mm{pd, matmul(pd)})).first;
+    it = cache.emplace(cacheKey, std::make_unique<Mm>(Mm{pd, matmul(pd)})).first;
   }
   Mm& mm = *it->second;
   auto& eng = cpuEngine();
   auto& strm = cpuStream();
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(mm.pd.src_desc(), eng, f32(info[0]))},
-                                       {DNNL_ARG_WEIGHTS, memory(mm.pd.weights_desc(), eng, f32(info[2]))},
-                                       {DNNL_ARG_DST, memory(mm.pd.dst_desc(), eng, f32(info[4]))}};
-  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(mm.pd.bias_desc(), eng, f32(info[10]))});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(mm.pd.src_desc(), eng, aData)},
+                                       {DNNL_ARG_WEIGHTS, memory(mm.pd.weights_desc(), eng, bData)},
+                                       {DNNL_ARG_DST, memory(mm.pd.dst_desc(), eng, outData)}};
+  if (hasBias) args.insert({DNNL_ARG_BIAS, memory(mm.pd.bias_desc(), eng, bias)});
   mm.prim.execute(strm, args);
   strm.wait();
   return env.Undefined();

@@ -1,16 +1,23 @@
 // Fused virtual batch normalization on channels-last data viewed as [rows, S, C]
-// (S = the product of the spatial axes). Accumulations in double; the reference mean is passed as
-// a float pair hi + lo so that x - mean keeps its precision when features have a large offset.
+// (S = the product of the spatial axes). The reference mean is passed as a float pair hi + lo so
+// that x - mean keeps its precision when features have a large offset.
 //
 // Per row b with weight w_b (0: reference rows / reference mode, 1/(N+1): virtual rows), channel c:
-//   d = (x - hi) - lo;  dm = mean_S(d);  v = mean_S((d - dm)^2)
-//   var = w v + (1-w) varR + w (1-w) dm^2;  inv = 1/sqrt(var + eps)
+//   d = (x - hi) - lo;  dm = mean_S(d);  v = mean_S(d^2) - dm^2
+//   (d is already centred on the reference mean, so this difference cancels only when an example's
+//   own mean is far from the reference's; float partial sums of 64 pixels, added up in double)
+//   var = max(w v + (1-w) varR + w (1-w) dm^2, 0);  inv = 1/sqrt(var + eps)
 //   xhat = (d - w dm) inv;  z = gamma xhat + beta;  out = relu ? max(z, 0) : z
 // Backward, with dz = dout * [out > 0 when relu]:
 //   dgamma = sum dz xhat, dbeta = sum dz
 //   dinv = gamma sum(dz xhat) / inv;  dvar = -dinv inv^3 / 2
 //   dv = w dvar;  dvarR += (1-w) dvar;  ddm = 2 w (1-w) dm dvar - w gamma inv sum(dz)
 //   dx = gamma inv dz + 2 dv (d - dm) / S + ddm / S;  dmean = -sum_{b,S} dx
+//
+// Determinism: every sum over rows or pixels adds its terms in an order fixed by the shapes alone
+// (fixed chunks, then the chunks in order; per-row partials, then the rows in order), so results
+// are bitwise identical at any thread count. Scratch memory is allocated before each parallel
+// region (an exception inside one would terminate the process).
 #include <omp.h>
 
 #include <algorithm>
@@ -24,71 +31,110 @@ namespace {
 
 // Pixels per float partial sum before it is folded into a double accumulator.
 constexpr int64_t kChunk = 64;
+// Pixels per double partial sum of the reference statistics.
+constexpr int64_t kStatsChunk = 256;
 
 struct View {
   int64_t rows, spatial, channels;
+  int64_t size() const { return rows * spatial * channels; }
 };
-View view(const Napi::CallbackInfo& info, int at) {
-  return View{info[at].As<Napi::Number>().Int64Value(), info[at + 1].As<Napi::Number>().Int64Value(),
-              info[at + 2].As<Napi::Number>().Int64Value()};
+
+// (spatial, channels) at `at`, `at + 1`.
+void readPixel(Args& a, int at, View& v) {
+  v.spatial = a.integer(at, "spatial", 1, kMaxDim);
+  v.channels = a.integer(at + 1, "channels", 1, kMaxDim);
+  a.product({v.spatial, v.channels}, "a row");
 }
-const float* optional(const Napi::Value& v) { return v.IsTypedArray() ? f32(v) : nullptr; }
+
+// x [rows, S, C]: (x, ..., rows, spatial, channels) with rows at `at`; x has exactly rows * S * C.
+float* readRows(Args& a, int xAt, const char* name, int at, View& v) {
+  v.rows = a.integer(at, "rows", 1, kMaxDim);
+  readPixel(a, at + 1, v);
+  return a.floats(xAt, name, a.product({v.rows, v.spatial, v.channels}, name));
+}
+
+// The first `rows` rows of x [B, S, C] (rows in [1, B]): x holds whole rows.
+float* readPrefix(Args& a, int xAt, int at, View& v) {
+  readPixel(a, at + 1, v);
+  int64_t length = a.floatsLength(xAt, "x");
+  int64_t row = v.spatial * v.channels;
+  if (!a.ok()) return nullptr;
+  a.require(length % row == 0 && length > 0, "x has " + std::to_string(length) +
+                                                 " elements, not a positive multiple of spatial * channels = " +
+                                                 std::to_string(row));
+  v.rows = a.integer(at, "rows", 1, std::max<int64_t>(1, length / row));
+  return a.floats(xAt, "x", length);
+}
+
+// Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`.
+template <typename T>
+struct PerThread {
+  PerThread(int threads, int64_t per) : per(per), data(static_cast<size_t>(threads * per)) {}
+  T* at() { return data.data() + omp_get_thread_num() * per; }
+  int64_t per;
+  std::vector<T> data;
+};
+
+// out[c] = sum over pixels i < n of term(i, c), in double: chunks of kStatsChunk pixels in
+// parallel, then the chunks in order (the same bits at any thread count).
+template <typename Term>
+void fixedOrderSums(int64_t n, int64_t C, double* out, Term term) {
+  const int64_t chunks = (n + kStatsChunk - 1) / kStatsChunk;
+  std::vector<double> partial(static_cast<size_t>(chunks * C), 0.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < chunks; k++) {
+    double* acc = partial.data() + k * C;
+    const int64_t end = std::min(n, (k + 1) * kStatsChunk);
+    for (int64_t i = k * kStatsChunk; i < end; i++)
+      for (int64_t c = 0; c < C; c++) acc[c] += term(i, c);
+  }
+  std::fill(out, out + C, 0.0);
+  for (int64_t k = 0; k < chunks; k++)
+    for (int64_t c = 0; c < C; c++) out[c] += partial[k * C + c];
+}
 
 }  // namespace
 
-// vbnStats(x, rows, spatial, channels, meanHi, meanLo, variance): two passes in double.
+// vbnStats(x [B, S, C], rows, spatial, channels, meanHi, meanLo, variance): the statistics of the
+// first `rows` rows, two passes in double.
 Napi::Value VbnStats(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  View v = view(info, 1);
-  float* hi = f32(info[4]);
-  float* lo = f32(info[5]);
-  float* var = f32(info[6]);
+  Napi::Env env = info.Env();
+  Args a(info, "vbnStats");
+  View v{};
+  const float* x = readPrefix(a, 0, 1, v);
+  float* hi = a.floats(4, "meanHi", v.channels);
+  float* lo = a.floats(5, "meanLo", v.channels);
+  float* var = a.floats(6, "variance", v.channels);
+  if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, n = v.rows * v.spatial;
-  std::vector<double> mean(C, 0.0), sq(C, 0.0);
-#pragma omp parallel
-  {
-    std::vector<double> acc(C, 0.0);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      const float* p = x + i * C;
-      for (int64_t c = 0; c < C; c++) acc[c] += p[c];
-    }
-#pragma omp critical
-    for (int64_t c = 0; c < C; c++) mean[c] += acc[c];
-  }
+  std::vector<double> mean(C), sq(C);
+  fixedOrderSums(n, C, mean.data(), [&](int64_t i, int64_t c) { return double(x[i * C + c]); });
   for (int64_t c = 0; c < C; c++) mean[c] /= static_cast<double>(n);
-#pragma omp parallel
-  {
-    std::vector<double> acc(C, 0.0);
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      const float* p = x + i * C;
-      for (int64_t c = 0; c < C; c++) {
-        double d = p[c] - mean[c];
-        acc[c] += d * d;
-      }
-    }
-#pragma omp critical
-    for (int64_t c = 0; c < C; c++) sq[c] += acc[c];
-  }
+  fixedOrderSums(n, C, sq.data(), [&](int64_t i, int64_t c) {
+    double d = x[i * C + c] - mean[c];
+    return d * d;
+  });
   for (int64_t c = 0; c < C; c++) {
     hi[c] = static_cast<float>(mean[c]);
     lo[c] = static_cast<float>(mean[c] - static_cast<double>(hi[c]));
     var[c] = static_cast<float>(sq[c] / static_cast<double>(n));
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
-// vbnStatsGrad(x, rows, spatial, channels, meanHi, meanLo, dMean, dVar, dx):
-//   dx = dMean / n + dVar * 2 (x - mean) / n
+// vbnStatsGrad(x [B, S, C], rows, spatial, channels, meanHi, meanLo, dMean, dVar, dx [B, S, C]):
+//   dx = dMean / n + dVar * 2 (x - mean) / n on the first `rows` rows (later rows untouched)
 Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  View v = view(info, 1);
-  const float* hi = f32(info[4]);
-  const float* lo = f32(info[5]);
-  const float* dMean = f32(info[6]);
-  const float* dVar = f32(info[7]);
-  float* dx = f32(info[8]);
+  Napi::Env env = info.Env();
+  Args in(info, "vbnStatsGrad");
+  View v{};
+  const float* x = readPrefix(in, 0, 1, v);
+  const float* hi = in.floats(4, "meanHi", v.channels);
+  const float* lo = in.floats(5, "meanLo", v.channels);
+  const float* dMean = in.floats(6, "dMean", v.channels);
+  const float* dVar = in.floats(7, "dVar", v.channels);
+  float* dx = in.floats(8, "dx", in.floatsLength(0, "x"));
+  if (!in.ok()) return env.Undefined();
   const int64_t C = v.channels, n = v.rows * v.spatial;
   const float inv = 1.0f / static_cast<float>(n);
   std::vector<float> a(C), b(C);
@@ -102,36 +148,42 @@ Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info) {
     float* q = dx + i * C;
     for (int64_t c = 0; c < C; c++) q[c] = a[c] + b[c] * ((p[c] - hi[c]) - lo[c]);
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 // vbnNormalize(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
 //              rowWeights, epsilon, relu, out, rowStats [rows, 2, C] = (dm, inv))
 Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  View v = view(info, 1);
-  const float* hi = f32(info[4]);
-  const float* lo = f32(info[5]);
-  const float* varR = f32(info[6]);
-  const float* gamma = optional(info[7]);
-  const float* beta = optional(info[8]);
-  const float* rw = f32(info[9]);
-  const double eps = info[10].As<Napi::Number>().DoubleValue();
-  const bool relu = info[11].As<Napi::Boolean>().Value();
-  float* out = f32(info[12]);
-  float* rowStats = f32(info[13]);
+  Napi::Env env = info.Env();
+  Args a(info, "vbnNormalize");
+  View v{};
+  const float* x = readRows(a, 0, "x", 1, v);
+  const float* hi = a.floats(4, "meanHi", v.channels);
+  const float* lo = a.floats(5, "meanLo", v.channels);
+  const float* varR = a.floats(6, "varR", v.channels);
+  const float* gamma = a.optionalFloats(7, "gamma", v.channels);
+  const float* beta = a.optionalFloats(8, "beta", v.channels);
+  const float* rw = a.floats(9, "rowWeights", v.rows);
+  const double eps = a.positive(10, "epsilon");
+  const bool relu = a.flag(11, "relu");
+  float* out = a.floats(12, "out", v.size());
+  float* rowStats = a.floats(13, "rowStats", v.rows * 2 * v.channels);
+  if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
-#pragma omp parallel
+  const int threads = omp_get_max_threads();
+  PerThread<double> s1s(threads, C), s2s(threads, C);
+  PerThread<float> scales(threads, C), shifts(threads, C), f1s(threads, C), f2s(threads, C);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<double> s1(C), s2(C);
-    std::vector<float> scale(C), shift(C), f1(C), f2(C);
+    double *s1 = s1s.at(), *s2 = s2s.at();
+    float *scale = scales.at(), *shift = shifts.at(), *f1 = f1s.at(), *f2 = f2s.at();
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < v.rows; b++) {
       const float* xb = x + b * S * C;
       float* ob = out + b * S * C;
       const double w = rw[b];
-      std::fill(s1.begin(), s1.end(), 0.0);
-      std::fill(s2.begin(), s2.end(), 0.0);
+      std::fill(s1, s1 + C, 0.0);
+      std::fill(s2, s2 + C, 0.0);
       if (w != 0.0) {
         // Float partial sums over chunks of pixels (vectorizable), folded into double.
         for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
@@ -176,8 +228,14 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
       }
     }
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
+
+namespace {
+// The per-channel gradients a row contributes to the reference statistics and the affine
+// parameters, kept per row and summed in row order afterwards.
+enum RowSum { kMean, kVar, kGamma, kBeta, kRowSums };
+}  // namespace
 
 // vbnNormalizeGrad(dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
 //                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
@@ -187,41 +245,47 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
 // gradient arriving from other consumers (dMeanExt, dVarExt), is added to dx of those rows here,
 // in the same pass (no separate statistics gradient, no sum of two full-size gradients).
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info[0]);
-  const float* x = f32(info[1]);
-  const float* out = f32(info[2]);
-  View v = view(info, 3);
-  const float* hi = f32(info[6]);
-  const float* lo = f32(info[7]);
-  const float* gamma = optional(info[8]);
-  const float* rw = f32(info[9]);
-  const float* rowStats = f32(info[10]);
-  const bool relu = info[11].As<Napi::Boolean>().Value();
-  float* dx = f32(info[12]);
-  float* dMean = f32(info[13]);
-  float* dVarR = f32(info[14]);
-  float* dGamma = f32(info[15]);
-  float* dBeta = f32(info[16]);
-  const int64_t statsRows = info.Length() > 17 ? info[17].As<Napi::Number>().Int64Value() : 0;
-  const float* dMeanExt = info.Length() > 18 ? optional(info[18]) : nullptr;
-  const float* dVarExt = info.Length() > 19 ? optional(info[19]) : nullptr;
+  Napi::Env env = info.Env();
+  Args a(info, "vbnNormalizeGrad");
+  View v{};
+  const float* x = readRows(a, 1, "x", 3, v);
+  const float* dy = a.floats(0, "dy", v.size());
+  const float* out = a.floats(2, "out", v.size());
+  const float* hi = a.floats(6, "meanHi", v.channels);
+  const float* lo = a.floats(7, "meanLo", v.channels);
+  const float* gamma = a.optionalFloats(8, "gamma", v.channels);
+  const float* rw = a.floats(9, "rowWeights", v.rows);
+  const float* rowStats = a.floats(10, "rowStats", v.rows * 2 * v.channels);
+  const bool relu = a.flag(11, "relu");
+  float* dx = a.floats(12, "dx", v.size());
+  float* dMean = a.floats(13, "dMean", v.channels);
+  float* dVarR = a.floats(14, "dVarR", v.channels);
+  float* dGamma = a.floats(15, "dGamma", v.channels);
+  float* dBeta = a.floats(16, "dBeta", v.channels);
+  const int64_t statsRows = a.integer(17, "statsRows", 0, v.rows);
+  const float* dMeanExt = a.optionalFloats(18, "dMeanExt", v.channels);
+  const float* dVarExt = a.optionalFloats(19, "dVarExt", v.channels);
+  if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial, R = v.rows;
-  // Per-row coefficients of dx = k1 dz + k2 (d - dm) + k3, filled by pass 1.
+  // Per-row coefficients of dx = k1 dz + k2 (d - dm) + k3, and per-row sums, filled by pass 1.
   std::vector<float> K1(R * C), K2(R * C), K3(R * C);
-  std::vector<double> tMean(C, 0.0), tVar(C, 0.0), tGamma(C, 0.0), tBeta(C, 0.0);
-#pragma omp parallel
+  std::vector<double> rowSums(R * kRowSums * C);
+  const int threads = omp_get_max_threads();
+  PerThread<double> sdzs(threads, C), sdzxs(threads, C);
+  PerThread<float> wdms(threads, C), f1s(threads, C), f2s(threads, C);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<double> sdz(C), sdzx(C);
-    std::vector<double> aMean(C, 0.0), aVar(C, 0.0), aGamma(C, 0.0), aBeta(C, 0.0);
-    std::vector<float> wdm(C), f1(C), f2(C);
+    double *sdz = sdzs.at(), *sdzx = sdzxs.at();
+    float *wdm = wdms.at(), *f1 = f1s.at(), *f2 = f2s.at();
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < R; b++) {
       const int64_t off = b * S * C;
       const double w = rw[b];
       const float* dm = rowStats + (b * 2) * C;
       const float* inv = rowStats + (b * 2 + 1) * C;
-      std::fill(sdz.begin(), sdz.end(), 0.0);
-      std::fill(sdzx.begin(), sdzx.end(), 0.0);
+      double* sums = rowSums.data() + b * kRowSums * C;
+      std::fill(sdz, sdz + C, 0.0);
+      std::fill(sdzx, sdzx + C, 0.0);
       for (int64_t c = 0; c < C; c++) wdm[c] = static_cast<float>(w * dm[c]);
       for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
         const int64_t i1 = std::min(S, i0 + kChunk);
@@ -250,20 +314,18 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
         K1[b * C + c] = static_cast<float>(g * iv);
         K2[b * C + c] = static_cast<float>(2.0 * dv / S);
         K3[b * C + c] = static_cast<float>(ddm / S);
-        aVar[c] += (1.0 - w) * dvar;
-        aMean[c] -= g * iv * sdz[c] + ddm;
-        aGamma[c] += sdzx[c];
-        aBeta[c] += sdz[c];
+        sums[kVar * C + c] = (1.0 - w) * dvar;
+        sums[kMean * C + c] = -(g * iv * sdz[c] + ddm);
+        sums[kGamma * C + c] = sdzx[c];
+        sums[kBeta * C + c] = sdz[c];
       }
     }
-#pragma omp critical
-    for (int64_t c = 0; c < C; c++) {
-      tMean[c] += aMean[c];
-      tVar[c] += aVar[c];
-      tGamma[c] += aGamma[c];
-      tBeta[c] += aBeta[c];
-    }
   }
+  std::vector<double> total(kRowSums * C, 0.0);  // [kRowSums, C]
+  for (int64_t b = 0; b < R; b++)
+    for (int64_t j = 0; j < kRowSums * C; j++) total[j] += rowSums[b * kRowSums * C + j];
+  const double* tMean = total.data() + kMean * C;
+  const double* tVar = total.data() + kVar * C;
   // The statistics' own gradient for rows < statsRows: dMean_tot / n + dVar_tot * 2 (x - mean) / n.
   std::vector<float> sa(C, 0.f), sb(C, 0.f);
   if (statsRows > 0) {
@@ -303,42 +365,50 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   for (int64_t c = 0; c < C; c++) {
     dMean[c] = static_cast<float>(tMean[c]);
     dVarR[c] = static_cast<float>(tVar[c]);
-    dGamma[c] = static_cast<float>(tGamma[c]);
-    dBeta[c] = static_cast<float>(tBeta[c]);
+    dGamma[c] = static_cast<float>(total[kGamma * C + c]);
+    dBeta[c] = static_cast<float>(total[kBeta * C + c]);
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 // spatialMean(x, rows, spatial, channels, out [rows - fromRow, C], fromRow): mean over S of
 // rows fromRow.. (the concat layout pools the input rows without a slice).
 Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
-  const float* x = f32(info[0]);
-  View v = view(info, 1);
-  float* out = f32(info[4]);
-  const int64_t from = info[5].As<Napi::Number>().Int64Value();
+  Napi::Env env = info.Env();
+  Args a(info, "spatialMean");
+  View v{};
+  const float* x = readRows(a, 0, "x", 1, v);
+  const int64_t from = a.integer(5, "fromRow", 0, v.rows - 1);
+  float* out = a.floats(4, "out", (v.rows - from) * v.channels);
+  if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
-#pragma omp parallel
+  const int threads = omp_get_max_threads();
+  PerThread<double> accs(threads, C);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<double> acc(C);
+    double* acc = accs.at();
 #pragma omp for schedule(static)
     for (int64_t b = from; b < v.rows; b++) {
-      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(acc, acc + C, 0.0);
       const float* p = x + b * S * C;
       for (int64_t i = 0; i < S; i++)
         for (int64_t c = 0; c < C; c++) acc[c] += p[i * C + c];
       for (int64_t c = 0; c < C; c++) out[(b - from) * C + c] = static_cast<float>(acc[c] / S);
     }
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 // spatialMeanGrad(dy [rows - fromRow, C], rows, spatial, channels, dx [rows, S, C], fromRow):
 // dx = dy / S on rows fromRow.., zero before (dx arrives zero-filled).
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
-  const float* dy = f32(info[0]);
-  View v = view(info, 1);
-  float* dx = f32(info[4]);
-  const int64_t from = info[5].As<Napi::Number>().Int64Value();
+  Napi::Env env = info.Env();
+  Args a(info, "spatialMeanGrad");
+  View v{};
+  float* dx = readRows(a, 4, "dx", 1, v);
+  const int64_t from = a.integer(5, "fromRow", 0, v.rows - 1);
+  const float* dy = a.floats(0, "dy", (v.rows - from) * v.channels);
+  if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
   const float inv = 1.0f / static_cast<float>(S);
 #pragma omp parallel for schedule(static)
@@ -346,18 +416,21 @@ Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
     for (int64_t i = 0; i < S; i++)
       for (int64_t c = 0; c < C; c++) dx[(b * S + i) * C + c] = dy[(b - from) * C + c] * inv;
   }
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 // add(a, b, out, n): out = a + b, same shapes.
 Napi::Value Add(const Napi::CallbackInfo& info) {
-  const float* a = f32(info[0]);
-  const float* b = f32(info[1]);
-  float* out = f32(info[2]);
-  const int64_t n = info[3].As<Napi::Number>().Int64Value();
+  Napi::Env env = info.Env();
+  Args in(info, "add");
+  const int64_t n = in.integer(3, "n", 1, int64_t(1) << 53);
+  const float* a = in.floats(0, "a", n);
+  const float* b = in.floats(1, "b", n);
+  float* out = in.floats(2, "out", n);
+  if (!in.ok()) return env.Undefined();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-  return info.Env().Undefined();
+  return env.Undefined();
 }
 
 }  // namespace vbn

@@ -1,4 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { shapeString } from '../errors.js';
+import {
+  checkBoolean,
+  checkFloat,
+  checkIntegerIn,
+  checkNonEmpty,
+  checkPositive,
+  checkRank,
+  checkVector,
+} from '../vbn/validate.js';
 
 /**
  * Fused VBN ops. Their kernels exist only on the `native` backend (src/backend/native.ts); the
@@ -21,11 +31,37 @@ export function fusedKernelsAvailable(): boolean {
   return tf.getKernel('VbnNormalize', tf.getBackend()) !== undefined;
 }
 
+/** x `[B, ..., C]`: float32, rank >= 2, not empty. Returns B, C and the shape for messages. */
+function checkActivations(fn: string, x: tf.Tensor): { B: number; C: number; where: string } {
+  checkFloat(fn, 'x', x);
+  checkRank(fn, 'x', x);
+  checkNonEmpty(fn, 'x', x);
+  return { B: x.shape[0], C: x.shape[x.rank - 1], where: `x shape ${shapeString(x.shape)}` };
+}
+
+/** gamma, beta `[C]`, rowWeights `[B]`, epsilon > 0: the arguments VbnNormalize and VbnLayer share. */
+function checkAffine(
+  fn: string,
+  x: { B: number; C: number },
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  rowWeights: tf.Tensor,
+  epsilon: number,
+): void {
+  checkVector(fn, 'gamma', gamma, x.C, 'one value per channel');
+  checkVector(fn, 'beta', beta, x.C, 'one value per channel');
+  checkVector(fn, 'rowWeights', rowWeights, x.B, 'one weight per row of x');
+  checkPositive(fn, 'epsilon', epsilon);
+}
+
 /** Statistics of the first `rows` rows of x (default all): no slice, hence no pad in the gradient. */
 export function vbnStatsOp(
   x: tf.Tensor,
-  rows = x.shape[0],
+  rows = x?.shape?.[0],
 ): { hi: tf.Tensor1D; lo: tf.Tensor1D; variance: tf.Tensor1D } {
+  const fn = 'vbnStatsOp';
+  const { B, where } = checkActivations(fn, x);
+  checkIntegerIn(fn, 'rows', rows, 1, B, where);
   const [hi, lo, variance] = tf.engine().runKernel('VbnStats', { x }, { rows }) as tf.Tensor1D[];
   return { hi, lo, variance };
 }
@@ -41,6 +77,17 @@ export function vbnNormalizeOp(
   epsilon: number,
   relu: boolean,
 ): tf.Tensor {
+  const fn = 'vbnNormalizeOp';
+  const shape = checkActivations(fn, x);
+  for (const [name, t] of [
+    ['hi', hi],
+    ['lo', lo],
+    ['variance', variance],
+  ] as const) {
+    checkVector(fn, name, t, shape.C, 'one value per channel');
+  }
+  checkAffine(fn, shape, gamma, beta, rowWeights, epsilon);
+  checkBoolean(fn, 'relu', relu);
   const [out] = tf
     .engine()
     .runKernel(
@@ -53,6 +100,9 @@ export function vbnNormalizeOp(
 
 /** Mean over the spatial axes of rows fromRow.. of x: `[B, ..., C]` -> `[B - fromRow, C]`. */
 export function spatialMeanOp(x: tf.Tensor, fromRow = 0): tf.Tensor2D {
+  const fn = 'spatialMeanOp';
+  const { B, where } = checkActivations(fn, x);
+  checkIntegerIn(fn, 'fromRow', fromRow, 0, B - 1, where);
   return tf.engine().runKernel('SpatialMean', { x }, { fromRow }) as tf.Tensor2D;
 }
 
@@ -70,6 +120,11 @@ export function vbnLayerOp(
   epsilon: number,
   stop: boolean,
 ): { out: tf.Tensor; hi: tf.Tensor1D; lo: tf.Tensor1D; variance: tf.Tensor1D } {
+  const fn = 'vbnLayerOp';
+  const shape = checkActivations(fn, x);
+  checkIntegerIn(fn, 'statsRows', statsRows, 1, shape.B, shape.where);
+  checkAffine(fn, shape, gamma, beta, rowWeights, epsilon);
+  checkBoolean(fn, 'stop', stop);
   const [out, , hi, lo, variance] = tf
     .engine()
     .runKernel(

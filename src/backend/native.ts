@@ -3,6 +3,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { VbnError, shapeString } from '../errors.js';
 import { registerFusedGradients } from './fused-ops.js';
 
 /**
@@ -10,21 +11,133 @@ import { registerFusedGradients } from './fused-ops.js';
  * hot kernels replaced by oneDNN (convolutions, matrix products) and fused VBN kernels, through a
  * Node-API addon. Tensor data goes to C++ without copies; outputs are allocated here once per call.
  */
+type F32 = Float32Array;
+type Dims = readonly number[];
+/** `[strides, padL, padR, dilations]`, each `[height, width]`. */
+type ConvAttrs = [Dims, Dims, Dims, Dims];
 export interface NativeAddon {
   setThreads(n: number): number;
-  info(): { onednn: string; threads: number };
-  conv2d(...args: unknown[]): void;
-  conv2dBackpropInput(...args: unknown[]): void;
-  conv2dBackpropFilter(...args: unknown[]): void;
-  matmul(...args: unknown[]): void;
-  vbnStats(...args: unknown[]): void;
-  vbnStatsGrad(...args: unknown[]): void;
-  vbnNormalize(...args: unknown[]): void;
-  vbnNormalizeGrad(...args: unknown[]): void;
-  spatialMean(...args: unknown[]): void;
-  spatialMeanGrad(...args: unknown[]): void;
-  add(...args: unknown[]): void;
+  info(): { onednn: string; threads: number; cachedPrimitives: number };
   keepFreedMemory(): boolean;
+  /** Shapes NHWC / HWIO; activation 0 linear, 1 relu, 2 relu6. */
+  conv2d(
+    x: F32,
+    xShape: Dims,
+    w: F32,
+    wShape: Dims,
+    out: F32,
+    outShape: Dims,
+    ...rest: [...ConvAttrs, bias: F32 | null, activation: number]
+  ): void;
+  conv2dBackpropInput(
+    dy: F32,
+    dyShape: Dims,
+    w: F32,
+    wShape: Dims,
+    dx: F32,
+    dxShape: Dims,
+    ...attrs: ConvAttrs
+  ): void;
+  conv2dBackpropFilter(
+    x: F32,
+    xShape: Dims,
+    dy: F32,
+    dyShape: Dims,
+    dw: F32,
+    dwShape: Dims,
+    ...attrs: ConvAttrs
+  ): void;
+  /** a [batchA, m, k] (or [batchA, k, m] transposed) times b [batchB, k, n]; activation 0 or 1 (relu). */
+  matmul(
+    a: F32,
+    batchA: number,
+    b: F32,
+    batchB: number,
+    out: F32,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    bias: F32 | null,
+    activation: number,
+  ): void;
+  /** x [B, S, C]: statistics of its first `rows` rows. */
+  vbnStats(
+    x: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    meanHi: F32,
+    meanLo: F32,
+    variance: F32,
+  ): void;
+  vbnStatsGrad(
+    x: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    meanHi: F32,
+    meanLo: F32,
+    dMean: F32,
+    dVar: F32,
+    dx: F32,
+  ): void;
+  vbnNormalize(
+    x: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    meanHi: F32,
+    meanLo: F32,
+    varR: F32,
+    gamma: F32 | null,
+    beta: F32 | null,
+    rowWeights: F32,
+    epsilon: number,
+    relu: boolean,
+    out: F32,
+    rowStats: F32,
+  ): void;
+  vbnNormalizeGrad(
+    dy: F32,
+    x: F32,
+    out: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    meanHi: F32,
+    meanLo: F32,
+    gamma: F32 | null,
+    rowWeights: F32,
+    rowStats: F32,
+    relu: boolean,
+    dx: F32,
+    dMean: F32,
+    dVarR: F32,
+    dGamma: F32,
+    dBeta: F32,
+    statsRows: number,
+    dMeanExt: F32 | null,
+    dVarExt: F32 | null,
+  ): void;
+  spatialMean(
+    x: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    out: F32,
+    fromRow: number,
+  ): void;
+  spatialMeanGrad(
+    dy: F32,
+    rows: number,
+    spatial: number,
+    channels: number,
+    dx: F32,
+    fromRow: number,
+  ): void;
+  add(a: F32, b: F32, out: F32, n: number): void;
 }
 
 const ADDON_PATH = fileURLToPath(
@@ -59,6 +172,17 @@ const f32 = (backend: MathBackendCPU, t: tf.TensorInfo): Values | null => {
 };
 const sizeOf = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
+/** The float32 values of a fused kernel's input; a VbnError naming the kernel otherwise. */
+function values(backend: MathBackendCPU, t: tf.TensorInfo, kernel: string, name: string): Values {
+  const v = f32(backend, t);
+  if (!v) {
+    throw new VbnError(
+      `${kernel}: ${name} must be float32 but has dtype ${t.dtype} (shape ${shapeString(t.shape)})`,
+    );
+  }
+  return v;
+}
+
 type KernelFunc = (args: {
   inputs: tf.NamedTensorInfoMap;
   backend: MathBackendCPU;
@@ -71,7 +195,7 @@ function fallback(name: string): KernelFunc {
   return k.kernelFunc as unknown as KernelFunc;
 }
 
-function convArgs(info: tf.backend_util.Conv2DInfo) {
+function convArgs(info: tf.backend_util.Conv2DInfo): ConvAttrs {
   const p = info.padInfo;
   return [
     [info.strideHeight, info.strideWidth],
@@ -168,86 +292,91 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     _FusedMatMul: (args) => matmul(a, args, '_FusedMatMul'),
     VbnStats: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
-      const rows = (attrs.rows as number | undefined) ?? x.shape[0];
-      const hi = new Float32Array(c);
-      const lo = new Float32Array(c);
-      const v = new Float32Array(c);
-      a.vbnStats(f32(backend, x), rows, spatial, c, hi, lo, v);
-      return [hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t));
+      const v = rowView(x);
+      const [hi, lo, variance] = perChannel(3, v.channels);
+      const rows = (attrs.rows as number | undefined) ?? v.rows;
+      a.vbnStats(
+        values(backend, x, 'VbnStats', 'x'),
+        rows,
+        v.spatial,
+        v.channels,
+        hi,
+        lo,
+        variance,
+      );
+      return [hi, lo, variance].map((t) => backend.makeTensorInfo([v.channels], 'float32', t));
     },
     VbnStatsGrad: ({ inputs, backend, attrs }) => {
       const { x, hi, lo, dMean, dVar } = inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
-      const rows = (attrs.rows as number | undefined) ?? x.shape[0];
+      const get = (t: tf.TensorInfo, name: string) => values(backend, t, 'VbnStatsGrad', name);
+      const v = rowView(x);
+      const rows = (attrs.rows as number | undefined) ?? v.rows;
       const dx = new Float32Array(sizeOf(x.shape)); // rows beyond `rows` keep their zeros
       a.vbnStatsGrad(
-        f32(backend, x),
+        get(x, 'x'),
         rows,
-        spatial,
-        c,
-        f32(backend, hi),
-        f32(backend, lo),
-        f32(backend, dMean),
-        f32(backend, dVar),
+        v.spatial,
+        v.channels,
+        get(hi, 'hi'),
+        get(lo, 'lo'),
+        get(dMean, 'dMean'),
+        get(dVar, 'dVar'),
         dx,
       );
       return backend.makeTensorInfo(x.shape, 'float32', dx);
     },
     VbnNormalize: ({ inputs, backend, attrs }) => {
       const { hi, lo, variance } = inputs as Record<string, tf.TensorInfo>;
-      const [h, l, v] = [hi, lo, variance].map((t) => f32(backend, t)!);
-      return normalize(a, backend, inputs, attrs, h, l, v);
+      const get = (t: tf.TensorInfo, name: string) => values(backend, t, 'VbnNormalize', name);
+      const stats = { hi: get(hi, 'hi'), lo: get(lo, 'lo'), variance: get(variance, 'variance') };
+      return normalize(a, backend, inputs, attrs, stats, 'VbnNormalize');
     },
     VbnNormalizeGrad: ({ inputs, backend, attrs }) => {
-      const g = normalizeGrad(a, backend, inputs, attrs, 0);
+      const g = normalizeGrad(a, backend, inputs, attrs, 0, 'VbnNormalizeGrad');
       return [g.dx, g.dMean, g.dVar, g.dGamma, g.dBeta];
     },
     // Statistics of the first `statsRows` rows and normalization of every row, in one op.
     VbnLayer: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const spatial = sizeOf(x.shape) / (x.shape[0] * c);
-      const [hi, lo, v] = [0, 0, 0].map(() => new Float32Array(c));
-      a.vbnStats(f32(backend, x), attrs.statsRows as number, spatial, c, hi, lo, v);
-      const [out, rowStats] = normalize(a, backend, inputs, attrs, hi, lo, v);
-      return [out, rowStats, ...[hi, lo, v].map((t) => backend.makeTensorInfo([c], 'float32', t))];
-    },
-    VbnLayerGrad: ({ inputs, backend, attrs }) => {
-      // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
-      const g = normalizeGrad(
+      const v = rowView(x);
+      const [hi, lo, variance] = perChannel(3, v.channels);
+      const xv = values(backend, x, 'VbnLayer', 'x');
+      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
+      const [out, rowStats] = normalize(
         a,
         backend,
         inputs,
         attrs,
-        attrs.stop ? 0 : (attrs.statsRows as number),
+        { hi, lo, variance },
+        'VbnLayer',
       );
+      const stats = [hi, lo, variance].map((t) =>
+        backend.makeTensorInfo([v.channels], 'float32', t),
+      );
+      return [out, rowStats, ...stats];
+    },
+    VbnLayerGrad: ({ inputs, backend, attrs }) => {
+      // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
+      const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
+      const g = normalizeGrad(a, backend, inputs, attrs, statsRows, 'VbnLayerGrad');
       return [g.dx, g.dGamma, g.dBeta];
     },
     SpatialMean: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
+      const v = rowView(x);
       const from = (attrs.fromRow as number | undefined) ?? 0;
-      const out = new Float32Array((rows - from) * c);
-      a.spatialMean(f32(backend, x), rows, sizeOf(x.shape) / (rows * c), c, out, from);
-      return backend.makeTensorInfo([rows - from, c], 'float32', out);
+      const out = new Float32Array(Math.max(0, (v.rows - from) * v.channels));
+      const xv = values(backend, x, 'SpatialMean', 'x');
+      a.spatialMean(xv, v.rows, v.spatial, v.channels, out, from);
+      return backend.makeTensorInfo([v.rows - from, v.channels], 'float32', out);
     },
     SpatialMeanGrad: ({ inputs, backend, attrs }) => {
       const { dy, x } = inputs as Record<string, tf.TensorInfo>;
-      const c = x.shape[x.shape.length - 1];
-      const rows = x.shape[0];
+      const v = rowView(x);
       const dx = new Float32Array(sizeOf(x.shape)); // rows before fromRow keep their zeros
-      a.spatialMeanGrad(
-        f32(backend, dy),
-        rows,
-        sizeOf(x.shape) / (rows * c),
-        c,
-        dx,
-        (attrs.fromRow as number | undefined) ?? 0,
-      );
+      const from = (attrs.fromRow as number | undefined) ?? 0;
+      const dyv = values(backend, dy, 'SpatialMeanGrad', 'dy');
+      a.spatialMeanGrad(dyv, v.rows, v.spatial, v.channels, dx, from);
       return backend.makeTensorInfo(x.shape, 'float32', dx);
     },
     Add: ({ inputs, backend, attrs }) => {
@@ -266,40 +395,49 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
   };
 }
 
+/** x `[B, ..., C]` seen as `[rows = B, spatial, channels = C]` (the addon checks the counts). */
+function rowView(x: tf.TensorInfo): { rows: number; spatial: number; channels: number } {
+  const channels = x.shape[x.shape.length - 1];
+  const rows = x.shape[0];
+  return { rows, spatial: sizeOf(x.shape) / (rows * channels), channels };
+}
+
+const perChannel = (count: number, channels: number) =>
+  Array.from({ length: count }, () => new Float32Array(Math.max(0, channels || 0)));
+
 /** VBN normalization (+ ReLU) of x against hi/lo/variance, shared by VbnNormalize and VbnLayer. */
 function normalize(
   a: NativeAddon,
   backend: MathBackendCPU,
   inputs: tf.NamedTensorInfoMap,
   attrs: tf.NamedAttrMap,
-  hi: Float32Array,
-  lo: Float32Array,
-  variance: Float32Array,
+  stats: { hi: Float32Array; lo: Float32Array; variance: Float32Array },
+  kernel: string,
 ): [tf.TensorInfo, tf.TensorInfo] {
   const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
-  const c = x.shape[x.shape.length - 1];
-  const rows = x.shape[0];
+  const get = (t: tf.TensorInfo, name: string) => values(backend, t, kernel, name);
+  const v = rowView(x);
   const out = new Float32Array(sizeOf(x.shape));
-  const rowStats = new Float32Array(rows * 2 * c);
+  const rowStats = new Float32Array(Math.max(0, v.rows * 2 * v.channels));
   a.vbnNormalize(
-    f32(backend, x),
-    rows,
-    sizeOf(x.shape) / (rows * c),
-    c,
-    hi,
-    lo,
-    variance,
-    f32(backend, gamma),
-    f32(backend, beta),
-    f32(backend, rowWeights),
-    attrs.epsilon,
-    attrs.relu,
+    get(x, 'x'),
+    v.rows,
+    v.spatial,
+    v.channels,
+    stats.hi,
+    stats.lo,
+    stats.variance,
+    get(gamma, 'gamma'),
+    get(beta, 'beta'),
+    get(rowWeights, 'rowWeights'),
+    attrs.epsilon as number,
+    attrs.relu as boolean,
     out,
     rowStats,
   );
   return [
     backend.makeTensorInfo(x.shape, 'float32', out),
-    backend.makeTensorInfo([rows, 2, c], 'float32', rowStats),
+    backend.makeTensorInfo([v.rows, 2, v.channels], 'float32', rowStats),
   ];
 }
 
@@ -314,44 +452,45 @@ function normalizeGrad(
   inputs: tf.NamedTensorInfoMap,
   attrs: tf.NamedAttrMap,
   statsRows: number,
+  kernel: string,
 ) {
   const { dy, x, out, hi, lo, gamma, rowWeights, rowStats, dMeanExt, dVarExt } = inputs as Record<
     string,
     tf.TensorInfo
   >;
-  const c = x.shape[x.shape.length - 1];
-  const rows = x.shape[0];
+  const get = (t: tf.TensorInfo, name: string) => values(backend, t, kernel, name);
+  const v = rowView(x);
   const dx = new Float32Array(sizeOf(x.shape));
-  const [dMean, dVar, dGamma, dBeta] = [0, 0, 0, 0].map(() => new Float32Array(c));
+  const [dMean, dVar, dGamma, dBeta] = perChannel(4, v.channels);
   a.vbnNormalizeGrad(
-    f32(backend, dy),
-    f32(backend, x),
-    f32(backend, out),
-    rows,
-    sizeOf(x.shape) / (rows * c),
-    c,
-    f32(backend, hi),
-    f32(backend, lo),
-    f32(backend, gamma),
-    f32(backend, rowWeights),
-    f32(backend, rowStats),
-    attrs.relu,
+    get(dy, 'dy'),
+    get(x, 'x'),
+    get(out, 'out'),
+    v.rows,
+    v.spatial,
+    v.channels,
+    get(hi, 'hi'),
+    get(lo, 'lo'),
+    get(gamma, 'gamma'),
+    get(rowWeights, 'rowWeights'),
+    get(rowStats, 'rowStats'),
+    attrs.relu as boolean,
     dx,
     dMean,
     dVar,
     dGamma,
     dBeta,
     statsRows,
-    dMeanExt ? f32(backend, dMeanExt) : null,
-    dVarExt ? f32(backend, dVarExt) : null,
+    dMeanExt ? get(dMeanExt, 'dMeanExt') : null,
+    dVarExt ? get(dVarExt, 'dVarExt') : null,
   );
-  const perChannel = (t: Float32Array) => backend.makeTensorInfo([c], 'float32', t);
+  const vector = (t: Float32Array) => backend.makeTensorInfo([v.channels], 'float32', t);
   return {
     dx: backend.makeTensorInfo(x.shape, 'float32', dx),
-    dMean: perChannel(dMean),
-    dVar: perChannel(dVar),
-    dGamma: perChannel(dGamma),
-    dBeta: perChannel(dBeta),
+    dMean: vector(dMean),
+    dVar: vector(dVar),
+    dGamma: vector(dGamma),
+    dBeta: vector(dBeta),
   };
 }
 
@@ -422,6 +561,6 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
 }
 
 /** Version and thread count of the loaded engine, or null. */
-export function nativeInfo(): { onednn: string; threads: number } | null {
+export function nativeInfo(): { onednn: string; threads: number; cachedPrimitives: number } | null {
   return loadAddon()?.info() ?? null;
 }

@@ -65,12 +65,54 @@ export function checkPerChannel(
   channels: number,
 ): void {
   if (t === undefined) return;
+  checkVector(fn, name, t, channels, 'one value per channel');
+}
+
+/** Checks a float32 tensor of shape [length]; `meaning` says what each value is for. */
+export function checkVector(
+  fn: string,
+  name: string,
+  t: tf.Tensor,
+  length: number,
+  meaning: string,
+): void {
   checkFloat(fn, name, t);
-  if (t.rank !== 1 || t.shape[0] !== channels) {
+  if (t.rank !== 1 || t.shape[0] !== length) {
     throw new VbnError(
-      `${fn}: ${name} must have shape [${channels}] (one value per channel) but has shape ${shapeString(t.shape)}`,
+      `${fn}: ${name} must have shape [${length}] (${meaning}) but has shape ${shapeString(t.shape)}`,
     );
   }
+}
+
+/** Checks that a tensor has at least one value (every axis non-empty). */
+export function checkNonEmpty(fn: string, name: string, t: tf.Tensor): void {
+  if (t.size === 0) {
+    throw new VbnError(`${fn}: ${name} is empty (shape ${shapeString(t.shape)})`);
+  }
+}
+
+/** Checks an integer in [lo, hi]; `context` (e.g. `x shape [4,3]`) says where the bounds come from. */
+export function checkIntegerIn(
+  fn: string,
+  name: string,
+  value: unknown,
+  lo: number,
+  hi: number,
+  context: string,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) {
+    throw new VbnError(
+      `${fn}: ${name} ${String(value)} is out of range (expected an integer in [${lo}, ${hi}], ${context})`,
+    );
+  }
+  return value;
+}
+
+export function checkBoolean(fn: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new VbnError(`${fn}: ${name} must be true or false but is ${String(value)}`);
+  }
+  return value;
 }
 
 export function checkOneOf<T extends string>(

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, expect, it } from 'vitest';
+import {
+  createVbnNet,
+  spatialMeanOp,
+  trainStep,
+  useBackend,
+  vbnLayerOp,
+  vbnNormalizeOp,
+  vbnStatsOp,
+} from 'vbn';
+import { randn, size } from './helpers.js';
+import { describeNative } from './native-suite.js';
+
+const THREADS = [1, 3, 4, 8];
+const RUNS = 20;
+
+/** The exact bits of some float32 results, as one string. */
+const bits = (ts: tf.Tensor[]) =>
+  ts
+    .map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer).toString('hex'))
+    .join('|');
+
+const t = (shape: number[], seed: number, mean = 0) =>
+  tf.tensor(randn(size(shape), seed, mean), shape);
+
+/**
+ * Values over 40 binary orders of magnitude: their sums round in double, so a different order of
+ * additions shows in the bits (sums of float32 values of similar size are exact in double whatever
+ * the order, and would hide a race; so are values near an offset, which float32 rounds to a grid).
+ */
+function spread(shape: number[], seed: number): tf.Tensor {
+  const v = randn(size(shape), seed);
+  const e = randn(size(shape), seed + 1);
+  return tf.tensor(
+    v.map((x, i) => x * 2 ** Math.round(e[i] * 7)),
+    shape,
+  );
+}
+
+/** Every fused op, forward and backward, on one input. */
+function fusedOps(): string {
+  return tf.tidy(() => {
+    const [n, b, h, c] = [8, 8, 10, 24];
+    const x = spread([n + b, h, h, c], 1);
+    const gamma = t([c], 2, 1);
+    const beta = t([c], 3);
+    const w = tf.tensor1d([...new Array(n).fill(0), ...new Array(b).fill(1 / (n + 1))]);
+    const dy = t([n + b, h, h, c], 4);
+    const stats = vbnStatsOp(x, n);
+    const layer = (xx: tf.Tensor, g: tf.Tensor, be: tf.Tensor) =>
+      tf.sum(tf.mul(vbnLayerOp(xx, n, g, be, w, 1e-5, false).out, dy));
+    const norm = (xx: tf.Tensor, hi: tf.Tensor, v: tf.Tensor) =>
+      tf.sum(tf.mul(vbnNormalizeOp(xx, hi, stats.lo, v, gamma, beta, w, 1e-5, true), dy));
+    const pool = (xx: tf.Tensor) => tf.sum(tf.square(spatialMeanOp(xx, n)));
+    return bits([
+      stats.hi,
+      stats.lo,
+      stats.variance,
+      vbnLayerOp(x, n, gamma, beta, w, 1e-5, false).out,
+      ...tf.grads(layer)([x, gamma, beta]),
+      ...tf.grads(norm)([x, stats.hi, stats.variance]),
+      spatialMeanOp(x, n),
+      ...tf.grads(pool)([x]),
+    ]);
+  });
+}
+
+/** One full training step (two-pass and concat) from fixed weights: the new weights' bits. */
+function trainingStep(): string {
+  const net = createVbnNet({ inputShape: [12, 12, 1], filters: [4, 8], strides: 1 });
+  const params = net.init(5);
+  const opt = tf.train.adam(1e-2);
+  const ref = t([8, 12, 12, 1], 6);
+  const x = t([8, 12, 12, 1], 7);
+  const y = tf.tensor1d([0, 1, 0, 1, 1, 0, 1, 0], 'int32');
+  for (const strategy of ['two-pass', 'concat'] as const) {
+    trainStep(net, params, opt, ref, x, y, { strategy, loss: 'softmax-cross-entropy' });
+  }
+  const out = bits(Object.values(params));
+  tf.dispose([ref, x, y, ...Object.values(params)]);
+  opt.dispose();
+  return out;
+}
+
+describeNative('native results are bitwise reproducible at any thread count', () => {
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+  const fused = new Map<number, Set<string>>();
+  for (const threads of THREADS) {
+    it(`${threads} threads: ${RUNS} runs of every fused op (forward, backward) and of a training step give identical bits`, async () => {
+      await useBackend('native', undefined, { threads });
+      const ops = new Set<string>();
+      const steps = new Set<string>();
+      for (let i = 0; i < RUNS; i++) {
+        ops.add(fusedOps());
+        steps.add(trainingStep());
+      }
+      expect(ops.size).toBe(1);
+      expect(steps.size).toBe(1);
+      fused.set(threads, ops);
+    });
+  }
+  it('the fused ops give the same bits at every thread count (fixed-order sums)', () => {
+    const all = new Set([...fused.values()].flatMap((s) => [...s]));
+    expect(fused.size).toBe(THREADS.length);
+    expect(all.size).toBe(1);
+  });
+});
