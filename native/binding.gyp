@@ -1,3 +1,5 @@
+# The vbn native engine. -march=native: the addon is built by scripts/build-native.sh (npm run
+# setup) on the machine that runs it and never packed (package.json "files" ships the sources).
 {
   "targets": [
     {
