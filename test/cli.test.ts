@@ -134,6 +134,95 @@ describe('vbn train / eval / predict', () => {
   });
 });
 
+describe('what the user asked for', () => {
+  it("--version prints the package version; --help shows each flag's default", () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+    const v = vbn(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const h = vbn(['train', '--help'])
+      .stdout.replace(/\s+/g, ' ')
+      .split(/ (?=--[a-z])/);
+    for (const [flag, value] of [
+      ['--filters <list>', '16,32,64'],
+      ['--batch-size <n>', '32'],
+      ['--reference-size <n>', '32'],
+      ['--epochs <n>', '1'],
+      ['--optimizer <name>', 'adam'],
+      ['--mode <mode>', 'virtual'],
+      ['--classes <list>', '3,5'],
+      ['--backend <name>', '"auto"'],
+    ]) {
+      const entry = h.find((e) => e.startsWith(flag));
+      expect(entry, flag).toContain(`(default: ${value})`);
+    }
+  });
+
+  it('--quiet prints nothing on a successful run; without it, one line per epoch', () => {
+    const quiet = vbn([
+      'train',
+      ...SMALL,
+      '--epochs',
+      '2',
+      '--out',
+      join(tempDir(), 'q'),
+      '--quiet',
+    ]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toBe('');
+    expect(quiet.stderr).toBe('');
+    const loud = vbn(['train', ...SMALL, '--epochs', '2', '--out', join(tempDir(), 'l')]);
+    expect(loud.code).toBe(0);
+    expect(loud.stdout).toMatch(/epoch 1\/2 .*\n.*epoch 2\/2 /s);
+  });
+
+  describe('--resume refuses what would change the run', () => {
+    const out = join(tempDir(), 'run');
+    const ok = vbn(['train', ...SMALL, '--epochs', '2', '--out', out, '--quiet']);
+    const other = imageFolder(tempDir(), { classes: 2, perClass: 4, size: 8 });
+    const cases: [string[], RegExp][] = [
+      [['--filters', '4,4,4'], /--filters 4,4,4 would change the run, which has --filters 4,4/],
+      [['--lr', '0.5'], /--lr 0.5 would change the run, which has --lr 0.001/],
+      [['--optimizer', 'sgd'], /--optimizer sgd would change the run/],
+      [['--strategy', 'two-pass'], /--strategy two-pass would change the run/],
+      [['--batch-size', '4'], /--batch-size 4 would change the run/],
+      [['--data', other], /--data .* would change the run/],
+      [['--out', join(tempDir(), 'x')], /--out .* would change the run/],
+      [['--epochs', '1'], /--epochs 1: the run in .* has already completed 2 epochs/],
+    ];
+    for (const [args, pattern] of cases) {
+      it(args.join(' '), () => {
+        expect(ok.code).toBe(0);
+        const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+        const last = readlinkSync(join(out, 'last'));
+        const r = vbn(['train', '--resume', out, '--backend', 'wasm', ...args]);
+        expect(r.code).toBe(2);
+        const lines = r.stderr.trim().split('\n');
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(pattern);
+        expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
+        expect(readlinkSync(join(out, 'last'))).toBe(last);
+      });
+    }
+    it('the same values as the run, and flags that do not change it, are accepted', () => {
+      const r = vbn([
+        'train',
+        '--resume',
+        out,
+        '--filters',
+        '4,4',
+        '--batch-size',
+        '8',
+        '--backend',
+        'wasm',
+        '--quiet',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/has completed its 2 epochs; nothing to train/);
+    });
+  });
+});
+
 describe('bad input: one line, exit 2, no stack trace, nothing written', () => {
   const dir = tempDir();
   const x = join(dir, 'x.npy');

@@ -91,6 +91,46 @@ describe('data sources', () => {
   });
 });
 
+describe('.npy at scale', () => {
+  it('200,000 labels load (no spread of the labels onto the stack)', () => {
+    const dir = tempDir();
+    const n = 200_000;
+    writeNpy(join(dir, 'x.npy'), new Uint8Array(n * 4), [n, 2, 2], 'u1');
+    writeNpy(
+      join(dir, 'y.npy'),
+      Int32Array.from({ length: n }, (_, i) => i % 7),
+      [n],
+      'i4',
+    );
+    const d = loadData({ data: `${join(dir, 'x.npy')},${join(dir, 'y.npy')}`, valFraction: 0.1 });
+    expect(d.train.classNames).toHaveLength(7);
+    expect(d.train.labels.length + d.val.labels.length).toBe(n);
+  });
+
+  it('an absurd shape in the header is refused before anything is allocated for it', () => {
+    const dir = tempDir();
+    const file = join(dir, 'x.npy');
+    // A valid version-1 header claiming 10^12 x 28 x 28 float32 values, followed by 16 bytes.
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 28, 28), }";
+    header = header.padEnd(Math.ceil((header.length + 11) / 64) * 64 - 11) + '\n';
+    const prefix = Buffer.from([
+      0x93,
+      ...Buffer.from('NUMPY'),
+      1,
+      0,
+      header.length & 255,
+      header.length >> 8,
+    ]);
+    writeFileSync(file, Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.alloc(16)]));
+    writeNpy(join(dir, 'y.npy'), Int32Array.from([0]), [1], 'i4');
+    const before = process.memoryUsage().rss;
+    expect(message(() => loadData({ data: `${file},${join(dir, 'y.npy')}` }))).toMatch(
+      /x\.npy: the header says shape \[1000000000000,28,28\] \(\d+ values\) but the file holds 4 values/,
+    );
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+  });
+});
+
 describe('bad data gets one clear line naming the file or flag', () => {
   it('missing path', () => {
     expect(message(() => loadData({ data: '/nonexistent/place' }))).toBe(

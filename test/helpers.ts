@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { VbnError } from 'vbn';
+import { VbnError, availableBackends } from 'vbn';
 
 /** Deterministic float32-representable normal samples (mulberry32 + Box-Muller). */
 export function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
@@ -39,7 +39,15 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(num / Math.max(den, 1e-300));
 }
 
-export const BACKENDS = ['cpu', 'wasm'] as const;
+const present = await availableBackends();
+
+/**
+ * Every backend that initializes here, native included. With VBN_REQUIRE_NATIVE=1 (CI) native is
+ * listed even when it did not load, so that its suites fail with the reason instead of vanishing.
+ */
+export const BACKENDS = (['cpu', 'wasm', 'native'] as const).filter(
+  (b) => present.includes(b) || (b === 'native' && process.env.VBN_REQUIRE_NATIVE === '1'),
+);
 
 /** The message of the VbnError that f throws (fails when f throws nothing or something else). */
 export function errorMessage(f: () => unknown): string {

@@ -80,15 +80,23 @@ describe.each(BACKENDS)('VirtualBatchNormalization layer on %s', (backend) => {
         tfl.layers.dense({ units: 1 }),
       ],
     });
-    expect(
-      model.trainableWeights.map((w) => w.name).filter((n) => /gamma|beta/.test(n)).length,
-    ).toBe(2);
+    const vbn = model.layers[1];
+    // Its only weights are gamma and beta, both trainable: no moving statistics, no reference.
+    const own = (ws: { originalName: string }[]) => ws.map((w) => w.originalName.split('/').pop());
+    expect(own(vbn.trainableWeights)).toEqual(['gamma', 'beta']);
+    expect(vbn.nonTrainableWeights).toEqual([]);
+    expect(vbn.weights.length).toBe(2);
+    const before = vbn.getWeights().map((w) => w.dataSync().slice());
     model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
     const x = randomTensor([16, 4], 6).tensor;
     const y = tf.sum(x, 1, true);
     const h = await model.fit(x, y, { epochs: 20, batchSize: 16, verbose: 0, shuffle: false });
     const losses = h.history.loss as number[];
     expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
+    // Both moved: fit reached them through VBN's gradient.
+    vbn
+      .getWeights()
+      .forEach((w, i) => expect(relErr(w.dataSync(), before[i])).toBeGreaterThan(1e-3));
     model.dispose();
     tf.dispose([x, y]);
   });

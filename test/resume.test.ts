@@ -5,16 +5,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { loadData, train, useBackend } from 'vbn';
 import { imageFolder, tempDir } from './fixtures.js';
+import { BACKENDS } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
 const data = imageFolder(tempDir(), { classes: 2, perClass: 60, size: 28 });
+// cpu's pure-JS convolution gradients are slow: a smaller network there.
+const netArgs = (backend: string) =>
+  backend === 'cpu' ? ['--filters', '4,8', '--image-size', '12'] : ['--filters', '16,32'];
 // 96 training images, batch 8: 12 steps per epoch, 36 in all; checkpoints every 2 steps.
-const ARGS = [
+const argsFor = (backend: string) => [
   'train',
   '--data',
   data,
-  '--filters',
-  '16,32',
+  ...netArgs(backend),
   '--reference-size',
   '8',
   '--batch-size',
@@ -26,7 +29,7 @@ const ARGS = [
   '--checkpoint-every',
   '2',
   '--backend',
-  'wasm',
+  backend,
   '--quiet',
 ];
 
@@ -51,7 +54,7 @@ function vbn(args: string[]) {
 }
 
 /** Starts a run and sends `signal` once its last checkpoint reaches `atStep`. */
-function interrupt(out: string, signal: NodeJS.Signals, atStep: number) {
+function interrupt(ARGS: string[], out: string, signal: NodeJS.Signals, atStep: number) {
   return new Promise<{
     code: number | null;
     signal: string | null;
@@ -78,7 +81,8 @@ function interrupt(out: string, signal: NodeJS.Signals, atStep: number) {
   });
 }
 
-const reference = (() => {
+/** The metrics of an uninterrupted 3-epoch run with ARGS (computed once). */
+const uninterrupted = (ARGS: string[]) => {
   let m: ReturnType<typeof metrics> | null = null;
   return () => {
     if (!m) {
@@ -89,21 +93,24 @@ const reference = (() => {
     }
     return m;
   };
-})();
+};
 
-describe('crash safety and resume', () => {
+describe.each(BACKENDS)('crash safety and resume on %s', (backend) => {
+  const ARGS = argsFor(backend);
+  const reference = uninterrupted(ARGS);
+
   it('SIGKILL mid-epoch leaves a loadable checkpoint; --resume ends with the metrics of an uninterrupted run', async () => {
     const want = reference();
     const out = join(tempDir(), 'killed');
-    const k = await interrupt(out, 'SIGKILL', 3);
+    const k = await interrupt(ARGS, out, 'SIGKILL', 3);
     expect(k.signal).toBe('SIGKILL');
     expect(k.killedAt).toBeGreaterThanOrEqual(3);
     expect(existsSync(join(out, 'last', 'checkpoint.json'))).toBe(true);
     const done = metrics(out).length;
     expect(done).toBeLessThan(3); // it really was cut short
-    const e = vbn(['eval', '--checkpoint', out, '--backend', 'wasm', '--json']);
+    const e = vbn(['eval', '--checkpoint', out, '--backend', backend, '--json']);
     expect(e.code).toBe(0);
-    const r = vbn(['train', '--resume', out, '--backend', 'wasm', '--quiet']);
+    const r = vbn(['train', '--resume', out, '--backend', backend, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(metrics(out)).toEqual(want);
@@ -112,13 +119,13 @@ describe('crash safety and resume', () => {
   it('SIGINT finishes the step, writes a checkpoint and exits 130; resuming matches too', async () => {
     const want = reference();
     const out = join(tempDir(), 'interrupted');
-    const k = await interrupt(out, 'SIGINT', 4);
+    const k = await interrupt(ARGS, out, 'SIGINT', 4);
     expect(k.code).toBe(130);
     expect(k.stderr).toMatch(/stopped after step \d+; resume with: npx vbn train --resume /);
     expect(stepOf(out)).toBeGreaterThanOrEqual(k.killedAt);
     expect(stepOf(out)).toBeLessThan(36);
     // Naming the checkpoint (out/last) instead of the run folder resumes the same run.
-    const r = vbn(['train', '--resume', join(out, 'last'), '--backend', 'wasm', '--quiet']);
+    const r = vbn(['train', '--resume', join(out, 'last'), '--backend', backend, '--quiet']);
     expect(r.code).toBe(0);
     expect(metrics(out)).toEqual(want);
     expect(existsSync(join(out, 'last', 'last'))).toBe(false);
@@ -130,8 +137,7 @@ describe('crash safety and resume', () => {
       'train',
       '--data',
       data,
-      '--filters',
-      '4',
+      ...netArgs(backend),
       '--reference-size',
       '8',
       '--batch-size',
@@ -145,7 +151,7 @@ describe('crash safety and resume', () => {
       '--epochs',
       '2',
       '--backend',
-      'wasm',
+      backend,
       '--quiet',
       '--out',
       out,
@@ -163,9 +169,9 @@ describe('crash safety and resume', () => {
   });
 
   it('the tensor count stays flat across epochs', async () => {
-    await useBackend('wasm');
+    await useBackend(backend);
     const counts: number[] = [];
-    const d = loadData({ data, valFraction: 0.2 });
+    const d = loadData({ data, valFraction: 0.2, imageSize: backend === 'cpu' ? 12 : undefined });
     await train(d, {
       config: { filters: [4, 4], referenceSize: 8, batchSize: 8, epochs: 4 },
       hooks: { onEpoch: () => void counts.push(tf.memory().numTensors) },
@@ -173,5 +179,33 @@ describe('crash safety and resume', () => {
     expect(counts).toHaveLength(4);
     expect(new Set(counts).size).toBe(1);
     await useBackend('cpu');
+  });
+
+  it('--resume RUN --epochs N continues to N epochs in total, like an uninterrupted run', () => {
+    const want = reference();
+    const out = join(tempDir(), 'extended');
+    const one = ARGS.map((a, i) => (ARGS[i - 1] === '--epochs' ? '1' : a));
+    expect(vbn([...one, '--out', out]).code).toBe(0);
+    expect(metrics(out)).toHaveLength(1);
+    // --quiet, --checkpoint-every and --backend are honoured; --epochs is the total.
+    const r = vbn([
+      'train',
+      '--resume',
+      out,
+      '--epochs',
+      '3',
+      '--checkpoint-every',
+      '5',
+      '--backend',
+      backend,
+      '--quiet',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(metrics(out)).toEqual(want);
+    const ck = JSON.parse(readFileSync(join(out, 'last', 'checkpoint.json'), 'utf8'));
+    expect(ck.config.epochs).toBe(3);
+    expect(ck.config.checkpointEvery).toBe(5);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).config.epochs).toBe(3);
   });
 });

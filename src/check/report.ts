@@ -1,3 +1,4 @@
+import { formatTable } from '../util/table.js';
 import type { CheckReport } from './run.js';
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toExponential(1) : String(v));
@@ -13,13 +14,7 @@ export function formatReport(report: CheckReport): string {
       : `${fmt(r.tolerance.relNorm ?? r.tolerance.maxAbs ?? NaN)}`;
     return [r.check, r.compared, r.backend, measure, tolerance, r.ok ? 'pass' : 'FAIL'];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)];
+  const out = formatTable(header, body);
   const failed = report.rows.filter((r) => !r.ok);
   out.push('');
   if (report.ok) {

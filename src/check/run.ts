@@ -166,7 +166,7 @@ function trajectory(
           ),
         Object.values(vars),
       );
-      opt.applyGradients(grads as never);
+      opt.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
       return value.dataSync()[0];
     });
     losses[k] = l;

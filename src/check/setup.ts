@@ -28,6 +28,16 @@ export interface CheckSetup {
   tolerance?: number;
 }
 
+/** Defaults of a check: a small network, B != N on purpose so a `shape[0] // 2` slice shows. */
+export const CHECK_DEFAULTS = {
+  imageSize: 12,
+  channels: 1,
+  filters: [4, 8],
+  referenceSize: 8,
+  batchSize: 5,
+  seed: 0,
+} as const;
+
 function normals(n: number, rng: Random, mean = 0, std = 1): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -66,12 +76,12 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
   }
   const backends = [...new Set(asked)].sort((a, b) => (a === 'cpu' ? -1 : b === 'cpu' ? 1 : 0));
   await tf.setBackend(backends[0]);
-  const seed = s.seed ?? 0;
+  const seed = s.seed ?? CHECK_DEFAULTS.seed;
   const rng = new Random(seed);
   let net: VbnNet;
   let params: Record<string, ParamValues>;
   let reference: Float32Array | null = null;
-  let referenceSize = s.referenceSize ?? 8;
+  let referenceSize: number = s.referenceSize ?? CHECK_DEFAULTS.referenceSize;
   const read = (p: Record<string, tf.Tensor>) =>
     Object.fromEntries(
       net.parameterNames.map((n) => [
@@ -85,12 +95,17 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
     reference = s.model.reference.dataSync().slice() as Float32Array;
     referenceSize = s.model.reference.shape[0];
   } else {
-    net = createVbnNet({ inputShape: [12, 12, 1], filters: [4, 8], ...s.network });
+    const { imageSize, channels } = CHECK_DEFAULTS;
+    net = createVbnNet({
+      inputShape: [imageSize, imageSize, channels],
+      filters: [...CHECK_DEFAULTS.filters],
+      ...s.network,
+    });
     const vars = net.init(seed);
     params = read(vars);
     tf.dispose(Object.values(vars));
   }
-  const batch = s.batchSize ?? 5;
+  const batch = s.batchSize ?? CHECK_DEFAULTS.batchSize;
   const shape = net.config.inputShape;
   const data = makeData(shape, reference, referenceSize, batch, net.config.numClasses, rng);
   const smallData = makeData(

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { formatTable } from '../util/table.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend, type BackendName } from '../backend/select.js';
 import { VbnError } from '../errors.js';
@@ -173,7 +175,7 @@ export function benchCommand(ctx: CliContext): Command {
   const cmd = new Command('bench').description(
     'time full training steps (forward, backward, Adam) per backend and against PyTorch at the seed scale',
   );
-  networkFlags(cmd);
+  networkFlags(cmd, TRAIN_DEFAULTS);
   cmd
     .option('--image-size <n>', 'images are N x N x 1', integer(1), 256)
     .option('--steps <n>', 'timed steps after one warm-up step', integer(1), 3)
@@ -192,22 +194,22 @@ export function benchCommand(ctx: CliContext): Command {
   cmd.action(async (flags: Record<string, unknown>) => {
     const net = resolveNetConfig({
       inputShape: [flags.imageSize as number, flags.imageSize as number, 1],
-      filters: (flags.filters as number[] | undefined) ?? [16, 32, 64],
+      filters: flags.filters as number[] | undefined,
       kernelSize: flags.kernelSize as number | undefined,
       strides: flags.strides as number | undefined,
       padding: flags.padding as 'valid' | undefined,
       mode: flags.mode as 'virtual' | undefined,
     });
     const cfg: BenchConfig = {
-      batchSize: (flags.batchSize as number | undefined) ?? 32,
-      referenceSize: (flags.referenceSize as number | undefined) ?? 32,
+      batchSize: (flags.batchSize as number | undefined) ?? TRAIN_DEFAULTS.batchSize,
+      referenceSize: (flags.referenceSize as number | undefined) ?? TRAIN_DEFAULTS.referenceSize,
       imageSize: flags.imageSize as number,
       filters: net.filters,
       kernelSize: net.kernelSize,
       strides: net.strides,
       padding: net.padding,
       mode: net.mode,
-      strategy: (flags.strategy as 'concat' | undefined) ?? 'concat',
+      strategy: (flags.strategy as 'concat' | undefined) ?? TRAIN_DEFAULTS.strategy,
       steps: flags.steps as number,
     };
     const threads = (flags.threads as number | undefined) ?? availableParallelism();
@@ -292,15 +294,7 @@ export function benchCommand(ctx: CliContext): Command {
         ? `${r.speedupVsTorch.toFixed(2)}x`
         : '-',
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-    for (const line of [header, widths.map((w) => '-'.repeat(w)), ...body]) {
-      ctx.out(
-        line
-          .map((c, i) => c.padEnd(widths[i]))
-          .join('  ')
-          .trimEnd(),
-      );
-    }
+    for (const line of formatTable(header, body)) ctx.out(line);
     for (const r of rows) if (r.note) ctx.out(`${r.backend}: ${r.note}`);
   });
   return cmd;

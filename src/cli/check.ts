@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../backend/select.js';
 import { formatReport, reportJson } from '../check/report.js';
 import { CHECK_TOLERANCES, runCheck } from '../check/run.js';
-import { prepareCheck } from '../check/setup.js';
+import { CHECK_DEFAULTS, prepareCheck } from '../check/setup.js';
+import { NET_DEFAULTS } from '../model/config.js';
 import type { VbnNetConfig } from '../model/config.js';
 import type { CliContext } from './context.js';
 import { networkFlags } from './flags.js';
@@ -14,12 +15,16 @@ export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command('check').description(
     'prove that two implementations of the network agree: logits, gradients, fetch invariance, determinism, backends, float64, finite differences, trajectories',
   );
-  networkFlags(cmd);
+  networkFlags(cmd, { ...NET_DEFAULTS, ...CHECK_DEFAULTS });
   cmd
-    .option('--image-size <n>', 'input images are N x N (default 12)', integer(1))
-    .option('--channels <n>', 'input channels (default 1)', integer(1))
+    .option(
+      '--image-size <n>',
+      `input images are N x N (default: ${CHECK_DEFAULTS.imageSize})`,
+      integer(1),
+    )
+    .option('--channels <n>', `input channels (default: ${CHECK_DEFAULTS.channels})`, integer(1))
     .option('--channels-first', 'feed inputs as [B, C, H, W]')
-    .option('--classes <n>', 'number of classes (default 2)', integer(1))
+    .option('--classes <n>', `number of classes (default: ${NET_DEFAULTS.numClasses})`, integer(1))
     .option('--checkpoint <dir>', "use a checkpoint's network, weights and reference")
     .option(
       '--a <module>',
@@ -41,8 +46,8 @@ export function checkCommand(ctx: CliContext): Command {
     .option('--json', 'print the report as one JSON object')
     .option('--debug', 'show stack traces');
   cmd.action(async (flags: Record<string, unknown>) => {
-    const size = (flags.imageSize as number | undefined) ?? 12;
-    const channels = (flags.channels as number | undefined) ?? 1;
+    const size = (flags.imageSize as number | undefined) ?? CHECK_DEFAULTS.imageSize;
+    const channels = (flags.channels as number | undefined) ?? CHECK_DEFAULTS.channels;
     const first = Boolean(flags.channelsFirst);
     const network: Partial<VbnNetConfig> = {
       inputShape: first ? [channels, size, size] : [size, size, channels],

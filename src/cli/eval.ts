@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../backend/select.js';
+import { useBackend, type BackendChoice } from '../backend/select.js';
 import { loadData } from '../data/load.js';
 import { VbnError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../model/config.js';
@@ -28,7 +28,7 @@ export function evalCommand(ctx: CliContext): Command {
   dataFlags(cmd);
   runtimeFlags(cmd);
   cmd.action(async (flags: Record<string, unknown>) => {
-    const backend = await useBackend(flags.backend as never, undefined, {
+    const backend = await useBackend(flags.backend as BackendChoice, undefined, {
       threads: flags.threads as number | undefined,
     });
     const model = loadModel(flags.checkpoint as string, flags.best ? 'best' : 'last');

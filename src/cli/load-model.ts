@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { createVbnNet, type VbnNet } from '../model/net.js';
+import type { VbnNet } from '../model/net.js';
 import { VbnError } from '../errors.js';
 import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
-import type { CheckpointMeta } from '../train/train.js';
+import { networkFor } from '../train/network.js';
+import type { CheckpointMeta } from '../train/state.js';
 
 export interface LoadedModel {
   dir: string;
@@ -17,17 +18,7 @@ export function loadModel(dir: string, which: 'last' | 'best' = 'last'): LoadedM
   const resolved = resolveCheckpointDir(dir, which);
   const c = readCheckpoint<CheckpointMeta>(resolved);
   const m = c.meta;
-  const net = createVbnNet({
-    inputShape: m.inputShape,
-    filters: m.config.filters,
-    kernelSize: m.config.kernelSize,
-    strides: m.config.strides,
-    padding: m.config.padding,
-    numClasses: m.classNames.length,
-    mode: m.config.mode,
-    epsilon: m.config.epsilon,
-    stopReferenceGradient: m.config.stopReferenceGradient,
-  });
+  const net = networkFor(m.config, m.inputShape, m.classNames.length);
   for (const name of net.parameterNames) {
     if (!c.params[name]) throw new VbnError(`${resolved}: checkpoint lacks parameter '${name}'`);
   }

@@ -1,11 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import '../backend/select.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { evalCommand } from './eval.js';
 import { trainCommand } from './train.js';
 import { extraCommands } from './extra.js';
+
+function packageVersion(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input or usage, 130 interrupted). */
 export async function run(argv: string[]): Promise<number> {
@@ -27,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   const program = new Command('vbn')
     .description('virtual batch normalization for TensorFlow.js: train, evaluate, check, benchmark')
+    .version(packageVersion(), '-V, --version', 'print the version of vbn')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) });

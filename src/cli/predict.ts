@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend } from '../backend/select.js';
+import { useBackend, type BackendChoice } from '../backend/select.js';
 import { pngsToImages, readPng } from '../data/folder.js';
-import { readNpy } from '../data/npy.js';
+import { readNpyImages } from '../data/npy.js';
 import { resizeImages } from '../data/resize.js';
 import { VbnError } from '../errors.js';
 import { disposeStatistics } from '../vbn/statistics.js';
@@ -45,21 +45,11 @@ function readItems(files: string[], want: [number, number, number]): Item[] {
   const items: Item[] = [];
   for (const file of files) {
     if (file.toLowerCase().endsWith('.npy')) {
-      const a = readNpy(file);
-      if (a.dtype !== 'f4' && a.dtype !== 'u1')
-        throw new VbnError(`${file}: images must be float32 or uint8 but the dtype is ${a.dtype}`);
-      const s = a.shape.length === 3 ? [...a.shape, 1] : a.shape;
-      if (s.length !== 4)
-        throw new VbnError(
-          `${file}: images must have shape [N,H,W] or [N,H,W,C] but have shape [${a.shape.join(',')}]`,
-        );
-      const vals =
-        a.dtype === 'u1'
-          ? Float32Array.from(a.data as Uint8Array, (v) => v / 255)
-          : Float32Array.from(a.data as Float32Array);
-      const px = toModel(vals, s[0], [s[1], s[2], s[3]], want);
+      const { values, shape } = readNpyImages(file);
+      const [n, h, w, c] = shape;
+      const px = toModel(values, n, [h, w, c], want);
       const p = want[0] * want[1] * want[2];
-      for (let i = 0; i < s[0]; i++)
+      for (let i = 0; i < n; i++)
         items.push({ file: `${file}[${i}]`, pixels: px.subarray(i * p, (i + 1) * p) });
     } else {
       const d = readPng(file);
@@ -81,7 +71,7 @@ export function predictCommand(ctx: CliContext): Command {
     .option('--last', "use the run folder's last checkpoint instead of the best");
   runtimeFlags(cmd);
   cmd.action(async (files: string[], flags: Record<string, unknown>) => {
-    await useBackend(flags.backend as never, undefined, {
+    await useBackend(flags.backend as BackendChoice, undefined, {
       threads: flags.threads as number | undefined,
     });
     const model = loadModel(flags.checkpoint as string, flags.last ? 'last' : 'best');

@@ -1,13 +1,15 @@
 import { Command } from 'commander';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { useBackend } from '../backend/select.js';
-import { readNpy } from '../data/npy.js';
-import { loadData, type DataOptions } from '../data/load.js';
+import { readNpyImages } from '../data/npy.js';
+import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/load.js';
 import { VbnError } from '../errors.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
-import type { TrainConfig } from '../train/config.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
+import { TRAIN_DEFAULTS, flagOf, resumeConfig, type TrainConfig } from '../train/config.js';
 import { writeCurves } from '../train/plot.js';
-import { train, type CheckpointMeta } from '../train/train.js';
+import type { CheckpointMeta } from '../train/state.js';
+import { train } from '../train/train.js';
+import type { BackendChoice } from '../backend/select.js';
 import { integer } from './parse.js';
 import { dataFlags, networkFlags, runtimeFlags, trainingFlags } from './flags.js';
 import { printJson, type CliContext } from './context.js';
@@ -33,7 +35,7 @@ interface TrainFlags extends DataOptions {
   reference?: string;
   out?: string;
   resume?: string;
-  backend: string;
+  backend: BackendChoice;
   threads?: number;
   json?: boolean;
   quiet?: boolean;
@@ -48,109 +50,150 @@ export function trainCommand(ctx: CliContext): Command {
   const cmd = new Command('train').description(
     'train the VBN convnet and validate it each epoch; writes config.json, metrics.jsonl, curves.png/svg and checkpoints (last, best) to --out',
   );
-  networkFlags(cmd);
-  dataFlags(cmd);
-  trainingFlags(cmd);
+  networkFlags(cmd, TRAIN_DEFAULTS);
+  dataFlags(cmd, DATA_DEFAULTS);
+  trainingFlags(cmd, TRAIN_DEFAULTS);
   cmd
     .option(
       '--reference <file>',
       'reference batch as .npy [N,H,W(,C)] instead of a draw from the training data',
     )
-    .option('--out <dir>', 'output folder (default runs/run-<time>)')
-    .option('--resume <dir>', 'continue the run in DIR from its last complete checkpoint')
-    .option('--checkpoint-every <n>', 'also checkpoint every N steps', integer(0))
+    .option('--out <dir>', 'output folder (default: runs/run-<time>)')
+    .option(
+      '--resume <dir>',
+      'continue the run in DIR from its last complete checkpoint; --epochs is then the total',
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'also checkpoint every N steps (default: 0, per epoch only)',
+      integer(0),
+    )
     .option('--no-plots', 'do not write curves.png / curves.svg')
     .option('--quiet', 'no progress output');
   runtimeFlags(cmd);
-  cmd.action(async (flags: TrainFlags) => {
-    const fallbacks: string[] = [];
-    const backend = await useBackend(flags.backend as never, (l) => fallbacks.push(l), {
-      threads: flags.threads,
-    });
-    let dataOptions: DataOptions = {
-      data: flags.data,
-      classes: flags.classes,
-      imageSize: flags.imageSize,
-      valFraction: flags.valFraction,
-      limit: flags.limit,
-      seed: flags.seed,
-    };
-    let resumeFrom: string | undefined;
-    let outDir = flags.out;
-    if (flags.resume) {
-      resumeFrom = resolveCheckpointDir(flags.resume, 'last');
-      const meta = readCheckpoint<CheckpointMeta>(resumeFrom).meta;
-      dataOptions = meta.data;
-      // The run folder holds the checkpoints, whether --resume named it or one of its checkpoints.
-      outDir = dirname(resumeFrom);
-    }
-    outDir ??= join('runs', `run-${timestamp()}`);
-    let reference;
-    if (flags.reference) {
-      const npy = readNpy(flags.reference);
-      if (npy.dtype !== 'f4' && npy.dtype !== 'u1') {
-        throw new VbnError(
-          `${flags.reference}: the reference must be float32 or uint8 but the dtype is ${npy.dtype}`,
-        );
-      }
-      const values =
-        npy.dtype === 'u1'
-          ? Float32Array.from(npy.data as Uint8Array, (v) => v / 255)
-          : Float32Array.from(npy.data as Float32Array);
-      reference = { values, shape: npy.shape, source: flags.reference };
-    }
-    const data = loadData(dataOptions);
-    const progress = progressHooks({ quiet: Boolean(flags.quiet) });
-    if (!flags.quiet)
-      ctx.out(
-        `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
-      );
-    const summary = await train(data, {
-      config: {
-        filters: flags.filters,
-        kernelSize: flags.kernelSize,
-        strides: flags.strides,
-        padding: flags.padding,
-        mode: flags.mode,
-        epsilon: flags.epsilon,
-        stopReferenceGradient: flags.stopReferenceGradient,
-        strategy: flags.strategy,
-        batchSize: flags.batchSize,
-        referenceSize: flags.referenceSize,
-        seed: flags.seed,
-        epochs: flags.epochs,
-        optimizer: flags.optimizer,
-        lr: flags.lr,
-        loss: flags.loss,
-        checkpointEvery: flags.checkpointEvery,
-      },
-      dataOptions,
-      outDir,
-      reference,
-      resumeFrom,
-      backend,
-      hooks: {
-        ...progress,
-        onEpoch: async (m, history) => {
-          progress.onEpoch?.(m, history);
-          if (flags.plots) await writeCurves(outDir, history);
-        },
-        shouldStop: () => ctx.stopRequested(),
-      },
-    });
-    progress.stop();
-    if (summary.interrupted) {
-      // Said even with --quiet: the run did not finish.
-      ctx.note(
-        `stopped after step ${summary.steps}; resume with: npx vbn train --resume ${outDir}`,
-      );
-    } else if (!flags.quiet) {
-      ctx.out(
-        `validation accuracy ${(100 * summary.valAccuracy).toFixed(2)}% (loss ${summary.valLoss.toFixed(4)}) after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; checkpoints in ${outDir}`,
-      );
-    }
-    if (flags.json) printJson(ctx, { ...summary, backend });
-    if (summary.interrupted) ctx.setExitCode(130);
-  });
+  cmd.action((flags: TrainFlags) => trainAction(ctx, flags));
   return cmd;
+}
+
+/** Data flags a resumed run may not change (the seed is checked with the configuration). */
+const DATA_KEYS = ['data', 'classes', 'imageSize', 'valFraction', 'limit'] as const;
+
+/** Where a resumed run continues and the data it was trained on; refuses flags that change it. */
+function resumeTarget(flags: TrainFlags): {
+  from: string;
+  outDir: string;
+  data: DataOptions;
+  meta: CheckpointMeta;
+} {
+  const from = resolveCheckpointDir(flags.resume!, 'last');
+  const meta = readCheckpointMeta<CheckpointMeta>(from);
+  const data = meta.data;
+  // The run folder holds the checkpoints, whether --resume named it or one of its checkpoints.
+  const outDir = dirname(from);
+  const refuse = (flag: string, value: unknown, was: unknown) => {
+    throw new VbnError(
+      `--resume ${flags.resume}: ${flag} ${String(value)} would change the run, which has ${flag} ${String(was)} (a resumed run keeps its network, data and optimizer; start a new run with --out to change it)`,
+    );
+  };
+  for (const k of DATA_KEYS) {
+    const was = data[k] ?? (DATA_DEFAULTS as DataOptions)[k];
+    if (flags[k] !== undefined && flags[k] !== was) refuse(flagOf(k), flags[k], was ?? 'unset');
+  }
+  if (flags.reference) refuse('--reference', flags.reference, 'its saved reference batch');
+  const config = resumeConfig(meta.config, configFlags(flags), flags.resume!);
+  if (config.epochs < meta.state.epoch) {
+    throw new VbnError(
+      `--epochs ${config.epochs}: the run in ${outDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
+    );
+  }
+  if (flags.out !== undefined && resolve(flags.out) !== resolve(outDir)) {
+    refuse('--out', flags.out, `its folder ${outDir}`);
+  }
+  return { from, outDir, data, meta };
+}
+
+function givenReference(file: string) {
+  const { values, shape } = readNpyImages(file, 'the reference');
+  return { values, shape, source: file };
+}
+
+async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
+  const fallbacks: string[] = [];
+  const backend = await useBackend(flags.backend, (l) => fallbacks.push(l), {
+    threads: flags.threads,
+  });
+  const resumed = flags.resume ? resumeTarget(flags) : null;
+  const dataOptions: DataOptions = resumed?.data ?? {
+    data: flags.data,
+    classes: flags.classes,
+    imageSize: flags.imageSize,
+    valFraction: flags.valFraction,
+    limit: flags.limit,
+    seed: flags.seed,
+  };
+  const outDir = resumed?.outDir ?? flags.out ?? join('runs', `run-${timestamp()}`);
+  const reference = flags.reference ? givenReference(flags.reference) : undefined;
+  const data = loadData(dataOptions);
+  if (resumed && flags.epochs === undefined) {
+    const { state, config } = resumed.meta;
+    if (state.epoch >= config.epochs) {
+      ctx.note(
+        `the run in ${resumed.outDir} has completed its ${state.epoch} epochs; nothing to train (--epochs N, the total, trains further)`,
+      );
+    }
+  }
+  const progress = progressHooks({ quiet: Boolean(flags.quiet) });
+  if (!flags.quiet)
+    ctx.out(
+      `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
+    );
+  const summary = await train(data, {
+    config: configFlags(flags),
+    dataOptions,
+    outDir,
+    reference,
+    resumeFrom: resumed?.from,
+    backend,
+    hooks: {
+      ...progress,
+      onEpoch: async (m, history) => {
+        progress.onEpoch?.(m, history);
+        if (flags.plots) await writeCurves(outDir, history);
+      },
+      shouldStop: () => ctx.stopRequested(),
+    },
+  });
+  progress.stop();
+  if (summary.interrupted) {
+    // Said even with --quiet: the run did not finish.
+    ctx.note(`stopped after step ${summary.steps}; resume with: npx vbn train --resume ${outDir}`);
+  } else if (!flags.quiet) {
+    ctx.out(
+      `validation accuracy ${(100 * summary.valAccuracy).toFixed(2)}% (loss ${summary.valLoss.toFixed(4)}) after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; checkpoints in ${outDir}`,
+    );
+  }
+  if (flags.json) printJson(ctx, { ...summary, backend });
+  if (summary.interrupted) ctx.setExitCode(130);
+}
+
+/** The configuration fields the flags set; undefined where a flag was not given. */
+function configFlags(flags: TrainFlags): Partial<TrainConfig> {
+  return {
+    filters: flags.filters,
+    kernelSize: flags.kernelSize,
+    strides: flags.strides,
+    padding: flags.padding,
+    mode: flags.mode,
+    epsilon: flags.epsilon,
+    stopReferenceGradient: flags.stopReferenceGradient,
+    strategy: flags.strategy,
+    batchSize: flags.batchSize,
+    referenceSize: flags.referenceSize,
+    seed: flags.seed,
+    epochs: flags.epochs,
+    optimizer: flags.optimizer,
+    lr: flags.lr,
+    loss: flags.loss,
+    checkpointEvery: flags.checkpointEvery,
+  };
 }

@@ -73,17 +73,24 @@ export function drawReference(d: Dataset, size: number, seed: number, balanced =
   return out;
 }
 
-/** Rejects NaN/Inf pixels and labels outside the classes. `source` names the file or data set. */
-export function validateDataset(d: Dataset, source: string): Dataset {
-  const k = d.classNames.length;
-  for (let i = 0; i < d.images.length; i++) {
-    if (!Number.isFinite(d.images[i])) {
-      const p = pixelsOf(d);
+/** Rejects NaN/Inf values; `perImage` values make one image. `source` names the file. */
+export function checkFinite(values: Float32Array, perImage: number, source: string): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
       throw new VbnError(
-        `${source}: image ${Math.floor(i / p)} has a non-finite value (${d.images[i]}); expected finite numbers`,
+        `${source}: image ${Math.floor(i / perImage)} has a non-finite value (${values[i]}); expected finite numbers`,
       );
     }
   }
+}
+
+/**
+ * Rejects an empty data set and labels outside the classes. Pixels are checked where they are
+ * decoded (checkFinite in the .npy reader; PNGs and MNIST bytes are finite by construction).
+ */
+export function validateDataset(d: Dataset, source: string): Dataset {
+  const k = d.classNames.length;
+  if (d.labels.length === 0) throw new VbnError(`${source}: no examples`);
   for (let i = 0; i < d.labels.length; i++) {
     if (d.labels[i] < 0 || d.labels[i] >= k) {
       throw new VbnError(
@@ -91,6 +98,5 @@ export function validateDataset(d: Dataset, source: string): Dataset {
       );
     }
   }
-  if (d.labels.length === 0) throw new VbnError(`${source}: no examples`);
   return d;
 }

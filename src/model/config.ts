@@ -7,6 +7,7 @@ export type DataFormat = 'channelsLast' | 'channelsFirst';
 /** `concat`: one pass over [reference; inputs]. `two-pass`: reference first, then inputs. */
 export type Strategy = 'concat' | 'two-pass';
 export const STRATEGIES: readonly Strategy[] = ['concat', 'two-pass'];
+export const PADDINGS: readonly Padding[] = ['valid', 'same'];
 
 export interface VbnNetConfig {
   /** Shape of one example: [H, W, C] for channelsLast, [C, H, W] for channelsFirst. Required. */
@@ -33,6 +34,21 @@ export interface VbnNetConfig {
 
 export type ResolvedNetConfig = Required<VbnNetConfig>;
 
+/** Defaults of the network settings: the one place they live (training reuses them). */
+export const NET_DEFAULTS = {
+  filters: [16, 32, 64],
+  kernelSize: 3,
+  strides: 1,
+  padding: 'valid',
+  numClasses: 2,
+  mode: 'virtual',
+  epsilon: DEFAULT_EPSILON,
+  stopReferenceGradient: false,
+  dataFormat: 'channelsLast',
+} as const satisfies Omit<ResolvedNetConfig, 'inputShape' | 'filters'> & {
+  filters: readonly number[];
+};
+
 const positiveInt = (name: string, v: unknown): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     throw new VbnError(`createVbnNet: ${name} must be a positive integer but is ${String(v)}`);
@@ -40,7 +56,7 @@ const positiveInt = (name: string, v: unknown): number => {
   return v;
 };
 
-/** Applies defaults (the only place they live) and validates. */
+/** Applies NET_DEFAULTS and validates. */
 export function resolveNetConfig(config: VbnNetConfig): ResolvedNetConfig {
   const fn = 'createVbnNet';
   if (!Array.isArray(config.inputShape) || config.inputShape.length !== 3) {
@@ -49,7 +65,7 @@ export function resolveNetConfig(config: VbnNetConfig): ResolvedNetConfig {
     );
   }
   config.inputShape.forEach((d, i) => positiveInt(`inputShape[${i}]`, d));
-  const filters = config.filters ?? [16, 32, 64];
+  const filters = config.filters ?? NET_DEFAULTS.filters;
   if (!Array.isArray(filters) || filters.length === 0) {
     throw new VbnError(`${fn}: filters must be a non-empty list of positive integers`);
   }
@@ -57,14 +73,14 @@ export function resolveNetConfig(config: VbnNetConfig): ResolvedNetConfig {
   const resolved: ResolvedNetConfig = {
     inputShape: [...config.inputShape] as [number, number, number],
     filters: [...filters],
-    kernelSize: positiveInt('kernelSize', config.kernelSize ?? 3),
-    strides: positiveInt('strides', config.strides ?? 1),
-    padding: checkOneOf(fn, 'padding', config.padding ?? 'valid', ['valid', 'same'] as const),
-    numClasses: positiveInt('numClasses', config.numClasses ?? 2),
-    mode: checkOneOf(fn, 'mode', config.mode ?? 'virtual', VBN_MODES),
-    epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? DEFAULT_EPSILON),
-    stopReferenceGradient: config.stopReferenceGradient ?? false,
-    dataFormat: checkOneOf(fn, 'dataFormat', config.dataFormat ?? 'channelsLast', [
+    kernelSize: positiveInt('kernelSize', config.kernelSize ?? NET_DEFAULTS.kernelSize),
+    strides: positiveInt('strides', config.strides ?? NET_DEFAULTS.strides),
+    padding: checkOneOf(fn, 'padding', config.padding ?? NET_DEFAULTS.padding, PADDINGS),
+    numClasses: positiveInt('numClasses', config.numClasses ?? NET_DEFAULTS.numClasses),
+    mode: checkOneOf(fn, 'mode', config.mode ?? NET_DEFAULTS.mode, VBN_MODES),
+    epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? NET_DEFAULTS.epsilon),
+    stopReferenceGradient: config.stopReferenceGradient ?? NET_DEFAULTS.stopReferenceGradient,
+    dataFormat: checkOneOf(fn, 'dataFormat', config.dataFormat ?? NET_DEFAULTS.dataFormat, [
       'channelsLast',
       'channelsFirst',
     ] as const),

@@ -1,8 +1,9 @@
 import { type NodeTensor, type Tape, stridesOf } from './tape.js';
 
 /**
- * VBN in float64 on the tape, written from the definition (shared/notes/vbn-math.md), not from
- * the TensorFlow.js code: virtual statistics are the plain two-pass moments of the reference's
+ * VBN in float64 on the tape, written from the definition (Salimans et al. 2016, section 3.4:
+ * normalize with the statistics of the reference batch plus the example), not from the
+ * TensorFlow.js code: virtual statistics are the plain two-pass moments of the reference's
  * values in a channel with the example's values appended.
  */
 export interface Vbn64Options {

@@ -166,8 +166,8 @@ export function resolveCheckpointDir(dir: string, which: 'last' | 'best' = 'last
   );
 }
 
-/** Reads a checkpoint folder; every problem is a VbnError naming the file. */
-export function readCheckpoint<Meta>(dir: string): CheckpointContents<Meta> {
+/** Reads checkpoint.json of a checkpoint folder; every problem is a VbnError naming the file. */
+export function readCheckpointMeta<Meta>(dir: string): Meta {
   const metaFile = join(dir, 'checkpoint.json');
   let meta: Meta & { format?: string };
   try {
@@ -180,6 +180,12 @@ export function readCheckpoint<Meta>(dir: string): CheckpointContents<Meta> {
   if (meta.format !== CHECKPOINT_FORMAT) {
     throw new VbnError(`${metaFile}: not a vbn checkpoint (format is ${String(meta.format)})`);
   }
+  return meta;
+}
+
+/** Reads a checkpoint folder; every problem is a VbnError naming the file. */
+export function readCheckpoint<Meta>(dir: string): CheckpointContents<Meta> {
+  const meta = readCheckpointMeta<Meta>(dir);
   try {
     const params = decodeFile(dir, 'weights.json');
     const optMap = decodeFile(dir, 'optimizer.json');

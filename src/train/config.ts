@@ -1,5 +1,11 @@
 import { VbnError } from '../errors.js';
-import { STRATEGIES, type Padding, type Strategy } from '../model/config.js';
+import {
+  NET_DEFAULTS,
+  PADDINGS,
+  STRATEGIES,
+  type Padding,
+  type Strategy,
+} from '../model/config.js';
 import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { LOSSES, type LossName } from './losses.js';
 import { DEFAULT_LR, OPTIMIZERS, type OptimizerName } from './optimizers.js';
@@ -40,14 +46,15 @@ export interface TrainConfig {
   checkpointEvery: number;
 }
 
+/** Training defaults; the network's come from NET_DEFAULTS (the one place they live). */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'lr'> = {
-  filters: [16, 32, 64],
-  kernelSize: 3,
-  strides: 1,
-  padding: 'valid',
-  mode: 'virtual',
-  epsilon: 1e-5,
-  stopReferenceGradient: false,
+  filters: [...NET_DEFAULTS.filters],
+  kernelSize: NET_DEFAULTS.kernelSize,
+  strides: NET_DEFAULTS.strides,
+  padding: NET_DEFAULTS.padding,
+  mode: NET_DEFAULTS.mode,
+  epsilon: NET_DEFAULTS.epsilon,
+  stopReferenceGradient: NET_DEFAULTS.stopReferenceGradient,
   strategy: 'concat',
   optimizer: 'adam',
   loss: 'softmax-cross-entropy',
@@ -72,7 +79,7 @@ function int(flag: string, v: unknown, min: number): number {
   return v;
 }
 
-/** Applies defaults (the only place) and validates every field with the flag's name. */
+/** Applies TRAIN_DEFAULTS and validates every field with the flag's name. */
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const c = { ...TRAIN_DEFAULTS, ...stripUndefined(partial) };
   const optimizer = oneOf('optimizer', c.optimizer, OPTIMIZERS);
@@ -91,7 +98,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     filters: c.filters,
     kernelSize: int('kernel-size', c.kernelSize, 1),
     strides: int('strides', c.strides, 1),
-    padding: oneOf('padding', c.padding, ['valid', 'same'] as const),
+    padding: oneOf('padding', c.padding, PADDINGS),
     mode: oneOf('mode', c.mode, VBN_MODES),
     epsilon: c.epsilon,
     stopReferenceGradient: Boolean(c.stopReferenceGradient),
@@ -109,4 +116,37 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Settings a resumed run may change: they do not alter the network, the data or the optimizer. */
+export const RESUMABLE: readonly (keyof TrainConfig)[] = ['epochs', 'checkpointEvery'];
+
+/** The flag of a config field: checkpointEvery -> --checkpoint-every. */
+export const flagOf = (field: string): string =>
+  `--${field.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`;
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The configuration of a resumed run: the saved one, with the RESUMABLE fields of `given`.
+ * Any other field of `given` that differs from the saved value is refused with its flag: a resumed
+ * run keeps its network, data order and optimizer. `--epochs N` means N epochs in total.
+ */
+export function resumeConfig(
+  saved: TrainConfig,
+  given: Partial<TrainConfig>,
+  runDir: string,
+): TrainConfig {
+  const out = { ...saved };
+  for (const [field, value] of Object.entries(stripUndefined(given))) {
+    const key = field as keyof TrainConfig;
+    if (RESUMABLE.includes(key)) {
+      Object.assign(out, { [key]: value });
+    } else if (!same(value, saved[key])) {
+      throw new VbnError(
+        `--resume ${runDir}: ${flagOf(key)} ${String(value)} would change the run, which has ${flagOf(key)} ${String(saved[key])} (a resumed run keeps its network, data and optimizer; start a new run with --out to change it)`,
+      );
+    }
+  }
+  return resolveTrainConfig(out);
 }

@@ -1,61 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { countOf, drawReference, gather, type Dataset } from '../data/dataset.js';
+import { countOf, gather, type Dataset } from '../data/dataset.js';
 import type { DataOptions, LoadedData } from '../data/load.js';
-import { VbnError, shapeString } from '../errors.js';
-import { createVbnNet, type Params, type VbnNet } from '../model/net.js';
-import { Random } from '../util/random.js';
-import {
-  pointLink,
-  pruneCheckpoints,
-  readCheckpoint,
-  writeCheckpoint,
-  type CheckpointContents,
-} from './checkpoint.js';
-import { resolveTrainConfig, type TrainConfig } from './config.js';
+import { VbnError } from '../errors.js';
+import type { VbnNet } from '../model/net.js';
+import type { TrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
-import { createOptimizer } from './optimizers.js';
-import { optimizerState, restoreOptimizerState } from './optimizer-state.js';
+import { optimizerState } from './optimizer-state.js';
+import { RunFolder } from './run-folder.js';
+import {
+  disposeSession,
+  newSession,
+  resumeSession,
+  type GivenReference,
+  type Session,
+} from './session.js';
+import {
+  closeEpoch,
+  epochOrder,
+  recordStep,
+  type CheckpointMeta,
+  type EpochMetrics,
+  type RunState,
+} from './state.js';
 import { NonFiniteLossError, trainStep } from './step.js';
 
-export interface EpochMetrics {
-  epoch: number;
-  /** Optimizer steps taken so far in the run. */
-  step: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  /** Training examples per second in this epoch (evaluation excluded). */
-  examplesPerSecond: number;
-  /** Seconds spent training in this epoch. */
-  seconds: number;
-}
-
-/** Where a run stands; saved in every checkpoint so that a resumed run continues exactly. */
-export interface RunState {
-  /** Epochs completed. */
-  epoch: number;
-  /** Steps done inside the current (incomplete) epoch. */
-  stepInEpoch: number;
-  /** Steps done in the run. */
-  step: number;
-  /** Running sums of the current epoch: loss * examples, correct, examples, seconds. */
-  partial: { lossSum: number; correct: number; seen: number; seconds: number };
-  bestValLoss: number | null;
-  history: EpochMetrics[];
-}
-
-/** What checkpoint.json holds. */
-export interface CheckpointMeta {
-  config: TrainConfig;
-  data: DataOptions;
-  inputShape: [number, number, number];
-  classNames: string[];
-  backend: string;
-  state: RunState;
-}
+export { epochOrder, type CheckpointMeta, type EpochMetrics, type RunState } from './state.js';
 
 export interface TrainSummary {
   valAccuracy: number;
@@ -93,14 +62,17 @@ export interface TrainHooks {
 }
 
 export interface TrainOptions {
-  /** Network and optimization settings; defaults from TRAIN_DEFAULTS. */
+  /**
+   * Network and optimization settings; defaults from TRAIN_DEFAULTS. With `resumeFrom`, only
+   * `epochs` (the total) and `checkpointEvery` may differ from the run's; others are refused.
+   */
   config?: Partial<TrainConfig>;
   /** How the data was loaded (recorded so `vbn eval` can load it again). */
   dataOptions?: DataOptions;
   /** Output folder: config.json, metrics.jsonl, checkpoints. Default none (nothing written). */
   outDir?: string;
   /** A given reference batch `[N, H, W, C]` instead of a draw from the training data. */
-  reference?: { values: Float32Array; shape: number[]; source: string };
+  reference?: GivenReference;
   /** Continue from this checkpoint folder (weights, optimizer, reference, data order, metrics). */
   resumeFrom?: string;
   /** Name of the active backend, recorded in checkpoints. Default tf.getBackend(). */
@@ -116,234 +88,146 @@ export class TrainingDivergedError extends VbnError {
   }
 }
 
-/** Order of the training examples in an epoch: a function of the seed and the epoch alone. */
-export function epochOrder(n: number, seed: number, epoch: number): number[] {
-  return new Random((seed * 7919 + epoch * 104729 + 1) >>> 0).shuffle(
-    Array.from({ length: n }, (_, i) => i),
-  );
-}
-
-function makeReference(
-  train: Dataset,
-  config: TrainConfig,
-  given: TrainOptions['reference'],
-): tf.Tensor4D {
-  if (given) {
-    const want = [config.referenceSize, ...train.shape];
-    let shape = given.shape;
-    if (shape.length === 3) shape = [...shape, 1];
-    if (shape.join(',') !== want.join(',')) {
-      throw new VbnError(
-        `${given.source}: the reference must have shape ${shapeString(want)} (--reference-size ${config.referenceSize} images like the training data) but has shape ${shapeString(given.shape)}`,
-      );
-    }
-    return tf.tensor4d(given.values, want as [number, number, number, number]);
-  }
-  const idx = drawReference(train, config.referenceSize, config.seed);
-  return tf.tensor4d(gather(train, idx), [idx.length, ...train.shape]);
+/** One run in progress: the session, its folder, its data and hooks. */
+interface Run {
+  s: Session;
+  folder: RunFolder;
+  train: Dataset;
+  val: Dataset;
+  stepsPerEpoch: number;
+  hooks: TrainHooks;
+  meta(): CheckpointMeta;
 }
 
 /** Trains the VBN network; see TrainOptions. Deterministic for a seed, a backend and a strategy. */
 export async function train(data: LoadedData, options: TrainOptions = {}): Promise<TrainSummary> {
-  const hooks = options.hooks ?? {};
-  const log = hooks.log ?? (() => {});
-  let meta: CheckpointMeta | null = null;
-  let restored: CheckpointContents<CheckpointMeta> | null = null;
-  if (options.resumeFrom) {
-    restored = readCheckpoint<CheckpointMeta>(options.resumeFrom);
-    meta = restored.meta;
-  }
-  const config = meta ? meta.config : resolveTrainConfig(options.config ?? {});
-  const { train: trainSet, val } = data;
-  if (meta && meta.inputShape.join(',') !== trainSet.shape.join(',')) {
-    throw new VbnError(
-      `--resume: the checkpoint was trained on images ${meta.inputShape.join('x')} but the data has ${trainSet.shape.join('x')}`,
-    );
-  }
-  const net = createVbnNet({
-    inputShape: trainSet.shape,
-    filters: config.filters,
-    kernelSize: config.kernelSize,
-    strides: config.strides,
-    padding: config.padding,
-    numClasses: trainSet.classNames.length,
-    mode: config.mode,
-    epsilon: config.epsilon,
-    stopReferenceGradient: config.stopReferenceGradient,
-  });
-  const n = countOf(trainSet);
-  const stepsPerEpoch = Math.ceil(n / config.batchSize);
-  const reference = restored
-    ? (restored.reference as tf.Tensor4D)
-    : makeReference(trainSet, config, options.reference);
-  const params: Params = net.init(config.seed);
-  const optimizer = createOptimizer(config.optimizer, config.lr);
-  if (restored) {
-    for (const name of net.parameterNames) {
-      const t = restored.params[name];
-      if (!t) throw new VbnError(`${options.resumeFrom}: checkpoint lacks parameter '${name}'`);
-      params[name].assign(t);
-    }
-    tf.dispose(Object.values(restored.params));
-    await restoreOptimizerState(optimizer, restored.optimizer);
-    tf.dispose(restored.optimizer.map((w) => w.tensor));
-  }
-  const state: RunState = meta
-    ? structuredClone(meta.state)
-    : {
-        epoch: 0,
-        stepInEpoch: 0,
-        step: 0,
-        partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
-        bestValLoss: null,
-        history: [],
-      };
-  const outDir = options.outDir ?? null;
-  const backend = options.backend ?? tf.getBackend();
-  const checkpointMeta = (): CheckpointMeta => ({
-    config,
-    data: meta?.data ?? options.dataOptions ?? {},
-    inputShape: trainSet.shape,
-    classNames: trainSet.classNames,
-    backend,
-    state: structuredClone(state),
-  });
-  const save = async (isBest: boolean): Promise<void> => {
-    if (!outDir) return;
-    const name = `ckpt-${String(state.step).padStart(8, '0')}`;
-    await writeCheckpoint(outDir, name, {
-      meta: checkpointMeta(),
-      params,
-      reference,
-      optimizer: await optimizerState(optimizer),
-    });
-    pointLink(outDir, 'last', name);
-    if (isBest) pointLink(outDir, 'best', name);
-    pruneCheckpoints(outDir, ['last', 'best']);
-  };
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    if (!restored) {
-      const existing = readdirSync(outDir).filter((f) => !f.startsWith('.'));
-      if (existing.some((f) => ['last', 'metrics.jsonl', 'config.json'].includes(f))) {
-        throw new VbnError(
-          `--out ${outDir}: already holds a run (use --resume ${outDir} to continue it, or another --out)`,
-        );
-      }
-      writeFileSync(join(outDir, 'config.json'), JSON.stringify(checkpointMeta(), null, 2));
-    }
-    // metrics.jsonl always mirrors the completed epochs of the checkpoint we continue from.
-    writeFileSync(
-      join(outDir, 'metrics.jsonl'),
-      state.history.map((m) => JSON.stringify(m) + '\n').join(''),
-    );
-  }
-  hooks.onStart?.({ stepsPerEpoch, epochs: config.epochs, state, net });
-  let interrupted = false;
-  const labelsAll = trainSet.labels;
-  try {
-    while (state.epoch < config.epochs && !interrupted) {
-      const order = epochOrder(n, config.seed, state.epoch);
-      while (state.stepInEpoch < stepsPerEpoch) {
-        const t0 = performance.now();
-        const idx = order.slice(
-          state.stepInEpoch * config.batchSize,
-          (state.stepInEpoch + 1) * config.batchSize,
-        );
-        const x = tf.tensor4d(gather(trainSet, idx), [idx.length, ...trainSet.shape]);
-        const y = tf.tensor1d(
-          Int32Array.from(idx, (k) => labelsAll[k]),
-          'int32',
-        );
-        let r;
-        try {
-          r = trainStep(net, params, optimizer, reference, x, y, {
-            strategy: config.strategy,
-            loss: config.loss,
-          });
-        } catch (e) {
-          if (e instanceof NonFiniteLossError) {
-            const last =
-              outDir && existsSync(join(outDir, 'last'))
-                ? `${join(outDir, 'last')} (written before step ${state.step + 1})`
-                : 'none written';
-            throw new TrainingDivergedError(
-              `training diverged: the loss became ${e.loss} at step ${state.step + 1} (epoch ${state.epoch + 1}); no update was applied and no checkpoint was overwritten; last good checkpoint: ${last}. Try a lower --lr.`,
-            );
-          }
-          throw e;
-        } finally {
-          tf.dispose([x, y]);
-        }
-        state.step++;
-        state.stepInEpoch++;
-        const p = state.partial;
-        p.lossSum += r.loss * idx.length;
-        p.correct += r.correct;
-        p.seen += idx.length;
-        p.seconds += (performance.now() - t0) / 1000;
-        hooks.onStep?.({
-          epoch: state.epoch + 1,
-          stepInEpoch: state.stepInEpoch,
-          stepsPerEpoch,
-          loss: p.lossSum / p.seen,
-          accuracy: p.correct / p.seen,
-          examplesPerSecond: p.seen / Math.max(p.seconds, 1e-9),
-        });
-        // Give the event loop a turn (a macrotask, not a microtask): signal handlers and the
-        // progress bar's timers only run there.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (hooks.shouldStop?.()) {
-          interrupted = true;
-          break;
-        }
-        if (
-          config.checkpointEvery > 0 &&
-          state.step % config.checkpointEvery === 0 &&
-          state.stepInEpoch < stepsPerEpoch
-        ) {
-          await save(false);
-        }
-      }
-      if (interrupted && state.stepInEpoch < stepsPerEpoch) {
-        await save(false);
-        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
-        break;
-      }
-      const ev = evaluate(net, params, reference, val, {
-        strategy: config.strategy,
-        loss: config.loss,
+  const s = options.resumeFrom
+    ? await resumeSession(data, options.resumeFrom, options.config)
+    : newSession(data, {
+        config: options.config,
+        data: options.dataOptions,
+        reference: options.reference,
       });
-      const p = state.partial;
-      const m: EpochMetrics = {
-        epoch: state.epoch + 1,
-        step: state.step,
-        trainLoss: p.lossSum / p.seen,
-        trainAccuracy: p.correct / p.seen,
-        valLoss: ev.loss,
-        valAccuracy: ev.accuracy,
-        examplesPerSecond: p.seen / Math.max(p.seconds, 1e-9),
-        seconds: p.seconds,
-      };
-      state.history.push(m);
-      state.epoch++;
-      state.stepInEpoch = 0;
-      state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-      const isBest = state.bestValLoss === null || m.valLoss < state.bestValLoss;
-      if (isBest) state.bestValLoss = m.valLoss;
-      if (outDir) appendFileSync(join(outDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
-      await save(isBest);
-      await hooks.onEpoch?.(m, state.history);
-      // A stop asked for during the epoch's last step (or its evaluation) ends the run here.
-      interrupted = (interrupted || Boolean(hooks.shouldStop?.())) && state.epoch < config.epochs;
-      if (interrupted) {
-        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
-      }
+  const backend = options.backend ?? tf.getBackend();
+  const run: Run = {
+    s,
+    folder: new RunFolder(options.outDir ?? null),
+    train: data.train,
+    val: data.val,
+    stepsPerEpoch: Math.ceil(countOf(data.train) / s.config.batchSize),
+    hooks: options.hooks ?? {},
+    meta: () => ({
+      config: s.config,
+      data: s.data,
+      inputShape: data.train.shape,
+      classNames: data.train.classNames,
+      backend,
+      state: structuredClone(s.state),
+    }),
+  };
+  let interrupted = false;
+  try {
+    run.folder.open(run.meta(), Boolean(options.resumeFrom));
+    const { stepsPerEpoch, hooks } = run;
+    hooks.onStart?.({ stepsPerEpoch, epochs: s.config.epochs, state: s.state, net: s.net });
+    while (s.state.epoch < s.config.epochs && !interrupted) {
+      interrupted = await trainEpoch(run);
+      if (interrupted && s.state.stepInEpoch < stepsPerEpoch) break;
+      interrupted = await finishEpoch(run, interrupted);
     }
+    if (interrupted) run.hooks.log?.(run.folder.describeStop());
   } finally {
-    tf.dispose([reference, ...Object.values(params)]);
-    optimizer.dispose();
+    disposeSession(s);
   }
+  return summarize(s.state, interrupted, run.folder.dir);
+}
+
+function save(run: Run, isBest: boolean): Promise<void> {
+  const { params, reference, optimizer } = run.s;
+  return run.folder.save(
+    run.meta(),
+    { params, reference, optimizer: () => optimizerState(optimizer) },
+    isBest,
+  );
+}
+
+/** The steps left in the current epoch; true when a stop was asked for (checkpoint written). */
+async function trainEpoch(run: Run): Promise<boolean> {
+  const { s, stepsPerEpoch, hooks } = run;
+  const order = epochOrder(countOf(run.train), s.config.seed, s.state.epoch);
+  while (s.state.stepInEpoch < stepsPerEpoch) {
+    oneStep(run, order);
+    // Give the event loop a turn (a macrotask, not a microtask): signal handlers and the
+    // progress bar's timers only run there.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const stop = Boolean(hooks.shouldStop?.());
+    const midEpoch = s.state.stepInEpoch < stepsPerEpoch;
+    if (midEpoch && (stop || periodic(s))) await save(run, false);
+    if (stop) return true;
+  }
+  return false;
+}
+
+const periodic = (s: Session): boolean =>
+  s.config.checkpointEvery > 0 && s.state.step % s.config.checkpointEvery === 0;
+
+/** One optimizer step on the next batch of `order`; a non-finite loss ends the run. */
+function oneStep(run: Run, order: number[]): void {
+  const { s, train } = run;
+  const t0 = performance.now();
+  const { batchSize } = s.config;
+  const idx = order.slice(s.state.stepInEpoch * batchSize, (s.state.stepInEpoch + 1) * batchSize);
+  const x = tf.tensor4d(gather(train, idx), [idx.length, ...train.shape]);
+  const y = tf.tensor1d(
+    Int32Array.from(idx, (k) => train.labels[k]),
+    'int32',
+  );
+  let r;
+  try {
+    r = trainStep(s.net, s.params, s.optimizer, s.reference, x, y, {
+      strategy: s.config.strategy,
+      loss: s.config.loss,
+    });
+  } catch (e) {
+    if (!(e instanceof NonFiniteLossError)) throw e;
+    throw new TrainingDivergedError(
+      `training diverged: the loss became ${e.loss} at step ${s.state.step + 1} (epoch ${s.state.epoch + 1}); no update was applied and no checkpoint was overwritten; last good checkpoint: ${run.folder.describeLast(s.state.step + 1)}. Try a lower --lr.`,
+    );
+  } finally {
+    tf.dispose([x, y]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  recordStep(s.state, { ...r, examples: idx.length, seconds });
+  const p = s.state.partial;
+  run.hooks.onStep?.({
+    epoch: s.state.epoch + 1,
+    stepInEpoch: s.state.stepInEpoch,
+    stepsPerEpoch: run.stepsPerEpoch,
+    loss: p.lossSum / p.seen,
+    accuracy: p.correct / p.seen,
+    examplesPerSecond: p.seen / Math.max(p.seconds, 1e-9),
+  });
+}
+
+/**
+ * Evaluates on the validation set, records the epoch, checkpoints (`best` when it is), and
+ * returns whether the run stops here (a stop asked for during the last step or the evaluation).
+ */
+async function finishEpoch(run: Run, stopAsked: boolean): Promise<boolean> {
+  const { s } = run;
+  const ev = evaluate(s.net, s.params, s.reference, run.val, {
+    strategy: s.config.strategy,
+    loss: s.config.loss,
+  });
+  const { metrics, isBest } = closeEpoch(s.state, ev);
+  run.folder.appendMetrics(metrics);
+  await save(run, isBest);
+  await run.hooks.onEpoch?.(metrics, s.state.history);
+  const stop = stopAsked || Boolean(run.hooks.shouldStop?.());
+  return stop && s.state.epoch < s.config.epochs;
+}
+
+function summarize(state: RunState, interrupted: boolean, outDir: string | null): TrainSummary {
   const last = state.history[state.history.length - 1];
   return {
     valAccuracy: last?.valAccuracy ?? NaN,

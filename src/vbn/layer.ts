@@ -206,7 +206,7 @@ export class VirtualBatchNormalization extends tfl.layers.Layer {
 
 tf.serialization.registerClass(VirtualBatchNormalization);
 
-/** Factory in the tf.layers style: `vbnLayer({ referenceSize: 32 })`. */
+/** Factory in the tf.layers style: `virtualBatchNormalization({ referenceSize: 32 })`. */
 export function virtualBatchNormalization(
   args: VirtualBatchNormalizationArgs,
 ): VirtualBatchNormalization {
