@@ -108,6 +108,16 @@ export interface NativeAddon {
   spatialMean(x: F32, ...rest: [...RowView, out: F32, fromRow: number]): void;
   spatialMeanGrad(dy: F32, ...rest: [...RowView, dx: F32, fromRow: number]): void;
   add(a: F32, b: F32, out: F32, n: number): void;
+  /** `rounds` rounds of 10 vector FMA chains per thread. */
+  fmaPeak(rounds: number): FmaCeiling & { seconds: number };
+}
+
+/** The fp32 fused multiply-add throughput of this machine at a thread count. */
+export interface FmaCeiling {
+  gflops: number;
+  threads: number;
+  /** The vector instructions measured, e.g. `AVX2 FMA`. */
+  isa: string;
 }
 
 const ADDON_PATH = fileURLToPath(
@@ -528,6 +538,23 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
   registerFusedGradients();
   registered = true;
   return null;
+}
+
+/**
+ * This machine's fp32 FMA ceiling with `threads` threads, measured by the engine (-march=native):
+ * the best of `runs` runs of about 0.05 s (other load on a shared machine only lowers a run).
+ * Null without the engine. Leaves the engine at `threads` threads.
+ */
+export function measureFmaCeiling(threads: number, runs = 5): FmaCeiling | null {
+  const a = loadAddon();
+  if (!a) return null;
+  a.setThreads(threads);
+  let best = a.fmaPeak(2e7);
+  for (let i = 1; i < runs; i++) {
+    const r = a.fmaPeak(2e7);
+    if (r.gflops > best.gflops) best = r;
+  }
+  return { gflops: best.gflops, threads: best.threads, isa: best.isa };
 }
 
 /** Version and thread count of the loaded engine, or null. */
