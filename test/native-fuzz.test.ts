@@ -18,6 +18,8 @@ describeNative('the native boundary survives bad calls', () => {
     expect(out.notThrown).toEqual([]);
     expect(out.goodCallsOk).toBe(true);
     expect(out.calls).toBeGreaterThanOrEqual(1000);
+    // And a well-formed call with NaN, infinite and extreme data for each of those bad calls.
+    expect(out.nonFiniteCalls).toBe(13 * 80);
     expect(out.tensorsLeft).toBe(0);
     // Every entry point of the addon (info and keepFreedMemory take no arguments) and every op.
     const raw = out.addonEntries.filter((k: string) => k !== 'info' && k !== 'keepFreedMemory');
