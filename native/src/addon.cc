@@ -81,6 +81,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
   exports.Set("add", Napi::Function::New(env, Guarded<Add>));
+  exports.Set("fmaPeak", Napi::Function::New(env, Guarded<FmaPeak>));
   return exports;
 }
 

@@ -66,12 +66,15 @@ float* readPrefix(Args& a, int xAt, int at, View& v) {
   return a.floats(xAt, "x", length);
 }
 
-// Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`.
+// Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`. Rows
+// are a cache line apart at least, so that threads never write to the same line.
 template <typename T>
 struct PerThread {
-  PerThread(int threads, int64_t per) : per(per), data(static_cast<size_t>(threads * per)) {}
-  T* at() { return data.data() + omp_get_thread_num() * per; }
-  int64_t per;
+  static constexpr int64_t kLine = 64 / sizeof(T);
+  PerThread(int threads, int64_t per)
+      : stride((per + kLine - 1) / kLine * kLine + kLine), data(static_cast<size_t>(threads * stride)) {}
+  T* at() { return data.data() + omp_get_thread_num() * stride; }
+  int64_t stride;
   std::vector<T> data;
 };
 
@@ -86,6 +89,7 @@ void fixedOrderSums(int64_t n, int64_t C, double* out, Term term) {
     double* acc = partial.data() + k * C;
     const int64_t end = std::min(n, (k + 1) * kStatsChunk);
     for (int64_t i = k * kStatsChunk; i < end; i++)
+      #pragma omp simd
       for (int64_t c = 0; c < C; c++) acc[c] += term(i, c);
   }
   std::fill(out, out + C, 0.0);
@@ -191,6 +195,7 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
           for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
           for (int64_t i = i0; i < i1; i++) {
             const float* p = xb + i * C;
+            #pragma omp simd
             for (int64_t c = 0; c < C; c++) {
               float d = (p[c] - hi[c]) - lo[c];
               f1[c] += d;
@@ -218,11 +223,13 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
         const float* p = xb + i * C;
         float* q = ob + i * C;
         if (relu) {
+          #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
             float z = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
             q[c] = z > 0.f ? z : 0.f;
           }
         } else {
+          #pragma omp simd
           for (int64_t c = 0; c < C; c++) q[c] = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
         }
       }
@@ -292,6 +299,7 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
         for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
         for (int64_t i = i0; i < i1; i++) {
           const int64_t o = off + i * C;
+          #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
             float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
             float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
@@ -348,12 +356,14 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
     for (int64_t i = 0; i < S; i++) {
       const int64_t o = off + i * C;
       if (own) {
+        #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
           float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
           dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
         }
       } else {
+        #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
           float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
@@ -392,6 +402,7 @@ Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
       std::fill(acc, acc + C, 0.0);
       const float* p = x + b * S * C;
       for (int64_t i = 0; i < S; i++)
+        #pragma omp simd
         for (int64_t c = 0; c < C; c++) acc[c] += p[i * C + c];
       for (int64_t c = 0; c < C; c++) out[(b - from) * C + c] = static_cast<float>(acc[c] / S);
     }
