@@ -1,0 +1,307 @@
+import * as tf from '@tensorflow/tfjs-core';
+// The package's browser entry: gradients, the layer class, backend choice.
+import { BROWSER_BACKENDS, VbnError, useBackend, type BackendName } from '../../browser.js';
+import { gather } from '../../data/dataset.js';
+import { agreementReport, paramValues } from './agreement.js';
+import { drawChart, smooth } from './chart.js';
+import { drawDigits } from './digits.js';
+import { batchIndependence } from './independence.js';
+import { mnistLoader, parseMnist } from './mnist.js';
+import { TrainingSession, type StepRecord } from './session.js';
+import { PAGE_DEFAULTS, parseSettings, type PageSettings } from './settings.js';
+import { byId, setText, showAgreement, showIndependence } from './view.js';
+
+/** The page: settings form, training loop, live curves and the three panels. */
+
+const BACKEND_OPTIONS = { wasmPaths: new URL('./', location.href).href };
+const AGREEMENT_TOLERANCE = 1e-4;
+const PREDICTIONS = 40;
+const loadMnist = mnistLoader();
+
+let session: TrainingSession | null = null;
+let running: Promise<void> | null = null;
+let stopRequested = false;
+let records: StepRecord[] = [];
+let validation: { step: number; loss: number; accuracy: number }[] = [];
+
+function showError(e: unknown): void {
+  const message =
+    e instanceof VbnError
+      ? e.message
+      : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+  setText('error', message);
+  console.error(e);
+}
+
+/** Runs a button's action; any error is shown in the page, never swallowed. */
+function guarded(action: () => Promise<void>): () => void {
+  return () => {
+    setText('error', '');
+    action().catch(showError);
+  };
+}
+
+const FIELDS = ['filters', 'batchSize', 'referenceSize', 'lr', 'trainImages', 'valImages', 'seed'];
+
+function initForm(): void {
+  const d = PAGE_DEFAULTS;
+  const values: Record<string, string> = {
+    filters: d.filters.join(','),
+    batchSize: String(d.batchSize),
+    referenceSize: String(d.referenceSize),
+    lr: String(d.lr),
+    trainImages: String(d.trainImages),
+    valImages: String(d.valImages),
+    seed: String(d.seed),
+  };
+  for (const f of FIELDS) byId<HTMLInputElement>(f).value = values[f];
+  const digits = byId('digits');
+  for (let k = 0; k <= 9; k++) {
+    const label = document.createElement('label');
+    label.innerHTML = `<input type="checkbox" id="digit-${k}" ${d.classes.includes(k as 3) ? 'checked' : ''}/>${k}`;
+    digits.appendChild(label);
+  }
+}
+
+function readSettings(): PageSettings {
+  const form: Record<string, string> = {};
+  for (const f of [...FIELDS, 'backend', 'strategy', 'mode']) {
+    form[f] = byId<HTMLInputElement | HTMLSelectElement>(f).value;
+  }
+  const digits = [...Array(10).keys()].filter((k) => byId<HTMLInputElement>(`digit-${k}`).checked);
+  return parseSettings(form, digits);
+}
+
+/** Fills the backend picker with the backends that initialize here; says why others do not. */
+async function initBackends(): Promise<void> {
+  const select = byId<HTMLSelectElement>('backend');
+  const skipped: string[] = [];
+  for (const name of BROWSER_BACKENDS) {
+    try {
+      await useBackend(name, undefined, BACKEND_OPTIONS);
+      select.add(new Option(name, name));
+    } catch (e) {
+      skipped.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  if (!select.options.length)
+    throw new VbnError('no TensorFlow.js backend initializes in this browser');
+  setText('status', skipped.length ? `ready; unavailable: ${skipped.join('; ')}` : 'ready');
+}
+
+function drawCurves(): void {
+  const loss: [number, number][] = records.map((r) => [r.step, r.loss]);
+  const acc: [number, number][] = records.map((r) => [r.step, r.accuracy]);
+  drawChart(byId('loss-chart'), 'loss', [
+    { label: 'per step', color: '#9bc', points: loss },
+    { label: 'smoothed', color: '#036', points: smooth(loss) },
+    {
+      label: 'validation',
+      color: '#d60',
+      points: validation.map((v) => [v.step, v.loss]),
+      dots: true,
+    },
+  ]);
+  drawChart(
+    byId('acc-chart'),
+    'accuracy',
+    [
+      { label: 'per step', color: '#bcb', points: acc },
+      { label: 'smoothed', color: '#060', points: smooth(acc) },
+      {
+        label: 'validation',
+        color: '#d60',
+        points: validation.map((v) => [v.step, v.accuracy]),
+        dots: true,
+      },
+    ],
+    [0, 1],
+  );
+}
+
+function showStats(speed: number): void {
+  const last = records[records.length - 1];
+  if (!last || !session) return;
+  const sm = smooth(records.map((r) => [r.step, r.loss]));
+  setText('stat-step', String(last.step));
+  setText('stat-epoch', String(last.epoch + 1));
+  setText('stat-loss', last.loss.toFixed(4));
+  setText('stat-smooth', sm[sm.length - 1][1].toFixed(4));
+  setText('stat-acc', `${(100 * last.accuracy).toFixed(1)}%`);
+  const v = validation[validation.length - 1];
+  if (v) setText('stat-val', `${(100 * v.accuracy).toFixed(2)}% (loss ${v.loss.toFixed(4)})`);
+  if (speed > 0) setText('stat-speed', speed.toFixed(2));
+  setText('stat-backend', tf.getBackend());
+}
+
+function showPredictions(s: TrainingSession): void {
+  const { indices, predicted } = s.predict(PREDICTIONS);
+  const box = byId('predictions');
+  box.replaceChildren();
+  let right = 0;
+  indices.forEach((k, i) => {
+    const truth = s.val.labels[k];
+    const fig = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    drawDigits(canvas, s.val, [k], 1, 1);
+    const name = s.val.classNames;
+    const cap = document.createElement('figcaption');
+    cap.textContent = predicted[i] === truth ? name[predicted[i]] : `${name[predicted[i]]}✗`;
+    if (predicted[i] === truth) right++;
+    else fig.className = 'wrong';
+    fig.title = `predicted ${name[predicted[i]]}, is ${name[truth]}`;
+    fig.append(canvas, cap);
+    box.appendChild(fig);
+  });
+  setText(
+    'predictions-summary',
+    `${right} of ${indices.length} right; wrong ones are marked in red`,
+  );
+}
+
+async function newSession(settings: PageSettings): Promise<TrainingSession> {
+  setText('status', 'loading MNIST...');
+  const [trainBytes, valBytes] = await Promise.all([loadMnist('train'), loadMnist('t10k')]);
+  const train = parseMnist(trainBytes, settings.classes, settings.trainImages, 'data/train');
+  const val = parseMnist(valBytes, settings.classes, settings.valImages, 'data/t10k');
+  const s = new TrainingSession(settings, train, val);
+  drawDigits(byId('reference-grid'), train, s.referenceIndices, 16);
+  return s;
+}
+
+async function trainLoop(s: TrainingSession): Promise<void> {
+  let mark = { time: performance.now(), step: s.steps };
+  let speed = 0;
+  while (!stopRequested) {
+    records.push(s.step());
+    if (s.atEpochEnd) {
+      const v = s.validate();
+      validation.push({ step: s.steps, loss: v.loss, accuracy: v.accuracy });
+      showPredictions(s);
+    }
+    const now = performance.now();
+    if (now - mark.time > 500) {
+      speed = ((s.steps - mark.step) * 1000) / (now - mark.time);
+      mark = { time: now, step: s.steps };
+      drawCurves();
+      showStats(speed);
+    }
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  drawCurves();
+  showStats(speed);
+  showPredictions(s);
+}
+
+function setRunning(on: boolean): void {
+  byId<HTMLButtonElement>('start').disabled = on;
+  byId<HTMLButtonElement>('pause').disabled = !on;
+  for (const id of ['independence-run', 'agreement-run']) {
+    byId<HTMLButtonElement>(id).disabled = on || session === null;
+  }
+}
+
+async function start(): Promise<void> {
+  const settings = readSettings();
+  const backend = await useBackend(settings.backend, undefined, BACKEND_OPTIONS);
+  if (session) {
+    session.settings.strategy = settings.strategy; // the only setting that changes live
+  } else {
+    session = await newSession(settings);
+  }
+  setText('status', `training on ${backend}`);
+  stopRequested = false;
+  setRunning(true);
+  running = trainLoop(session)
+    .catch(showError)
+    .finally(() => {
+      running = null;
+      setRunning(false);
+      setText('status', `paused after step ${session?.steps ?? 0}`);
+    });
+}
+
+async function pause(): Promise<void> {
+  stopRequested = true;
+  await running;
+}
+
+async function reset(): Promise<void> {
+  await pause();
+  session?.dispose();
+  session = null;
+  records = [];
+  validation = [];
+  drawCurves();
+  for (const id of ['stat-loss', 'stat-smooth', 'stat-acc', 'stat-val', 'stat-speed'])
+    setText(id, '-');
+  setText('stat-step', '0');
+  setRunning(false);
+  setText('status', 'reset: settings apply at the next start');
+}
+
+async function independence(): Promise<void> {
+  const s = session;
+  if (!s) throw new VbnError('batch independence: start training first (it needs weights)');
+  const index = Number(byId<HTMLInputElement>('digit-index').value);
+  const n = s.val.labels.length;
+  if (!Number.isInteger(index) || index < 0 || index >= n) {
+    throw new VbnError(`validation digit #: expected an integer 0-${n - 1}, got '${index}'`);
+  }
+  const batchNorm = byId<HTMLInputElement>('bn-toggle').checked;
+  const pool = Array.from({ length: Math.min(n, 200) }, (_, i) => i);
+  const digit = tf.tensor4d(gather(s.val, [index]), [1, ...s.val.shape]);
+  const others = tf.tensor4d(gather(s.val, pool), [pool.length, ...s.val.shape]);
+  try {
+    const rows = batchIndependence(s.net, s.params, s.reference, digit, others, {
+      strategy: s.settings.strategy,
+      batchNorm,
+      sizes: [1, 3, 7, 15],
+      seed: index,
+    });
+    showIndependence(rows, batchNorm);
+  } finally {
+    tf.dispose([digit, others]);
+  }
+}
+
+async function agreement(): Promise<void> {
+  const s = session;
+  if (!s) throw new VbnError('agreement: start training first (it checks the current weights)');
+  const chosen = tf.getBackend() as BackendName;
+  setText('agreement-summary', `running on ${chosen === 'cpu' ? 'cpu' : `cpu and ${chosen}`}...`);
+  const inputs = Array.from({ length: Math.min(8, s.val.labels.length) }, (_, i) => i);
+  const report = await agreementReport({
+    net: s.net,
+    params: paramValues(s.net, s.params),
+    data: {
+      reference: { shape: [...s.reference.shape], values: s.reference.dataSync() as Float32Array },
+      inputs: { shape: [inputs.length, ...s.val.shape], values: gather(s.val, inputs) },
+      labels: Int32Array.from(inputs, (i) => s.val.labels[i]),
+    },
+    backends: chosen === 'cpu' ? ['cpu'] : ['cpu', chosen],
+    switchBackend: (name) => useBackend(name as BackendName, undefined, BACKEND_OPTIONS),
+    tolerance: AGREEMENT_TOLERANCE,
+  }).finally(() => useBackend(chosen, undefined, BACKEND_OPTIONS));
+  showAgreement(report);
+}
+
+async function main(): Promise<void> {
+  initForm();
+  byId('start').addEventListener('click', guarded(start));
+  byId('pause').addEventListener('click', guarded(pause));
+  byId('reset').addEventListener('click', guarded(reset));
+  byId('independence-run').addEventListener('click', guarded(independence));
+  byId('bn-toggle').addEventListener(
+    'change',
+    guarded(async () => {
+      if (session && !running) await independence();
+    }),
+  );
+  byId('agreement-run').addEventListener('click', guarded(agreement));
+  await initBackends();
+  drawCurves();
+  document.body.dataset.ready = 'true';
+}
+
+main().catch(showError);

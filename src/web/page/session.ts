@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { countOf, drawReference, gather, type Dataset } from '../../data/dataset.js';
+import { VbnError } from '../../errors.js';
+import { createVbnNet, type Params, type VbnNet } from '../../model/net.js';
+import { evaluate, type Evaluation } from '../../train/evaluate.js';
+import { createOptimizer } from '../../train/optimizers.js';
+import { trainStep } from '../../train/step.js';
+import { Random } from '../../util/random.js';
+import { PAGE_NET, type PageSettings } from './settings.js';
+
+/** One step's result, and the epoch it belongs to. */
+export interface StepRecord {
+  step: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+}
+
+/**
+ * A training run in the page: network, weights, Adam, the reference batch [N, 28, 28, 1] and the
+ * data. `step()` runs one minibatch; `dispose()` frees every tensor it holds.
+ */
+export class TrainingSession {
+  readonly net: VbnNet;
+  readonly params: Params;
+  readonly reference: tf.Tensor4D;
+  readonly referenceIndices: number[];
+  private readonly optimizer: tf.Optimizer;
+  private order: number[] = [];
+  private cursor = 0;
+  steps = 0;
+  epoch = 0;
+
+  constructor(
+    readonly settings: PageSettings,
+    readonly train: Dataset,
+    readonly val: Dataset,
+  ) {
+    const n = countOf(train);
+    if (settings.referenceSize > n) {
+      throw new VbnError(
+        `reference size: ${settings.referenceSize} is larger than the training data (${n} images of digits ${settings.classes.join(',')})`,
+      );
+    }
+    if (settings.batchSize > n) {
+      throw new VbnError(
+        `batch size: ${settings.batchSize} is larger than the training data (${n} images)`,
+      );
+    }
+    this.net = createVbnNet({
+      ...PAGE_NET,
+      inputShape: [...PAGE_NET.inputShape],
+      filters: settings.filters,
+      mode: settings.mode,
+      numClasses: settings.classes.length,
+    });
+    this.referenceIndices = drawReference(train, settings.referenceSize, settings.seed);
+    this.reference = tf.tensor4d(gather(train, this.referenceIndices), [
+      settings.referenceSize,
+      ...train.shape,
+    ]);
+    this.params = this.net.init(settings.seed);
+    this.optimizer = createOptimizer('adam', settings.lr);
+  }
+
+  private nextBatch(): number[] {
+    const b = this.settings.batchSize;
+    if (this.cursor + b > this.order.length) {
+      if (this.order.length) this.epoch++;
+      const rng = new Random(this.settings.seed * 1000 + this.epoch);
+      this.order = rng.shuffle(Array.from({ length: countOf(this.train) }, (_, i) => i));
+      this.cursor = 0;
+    }
+    const idx = this.order.slice(this.cursor, this.cursor + b);
+    this.cursor += b;
+    return idx;
+  }
+
+  /** Whether the next step starts a new epoch (so the caller can evaluate first). */
+  get atEpochEnd(): boolean {
+    return this.steps > 0 && this.cursor + this.settings.batchSize > this.order.length;
+  }
+
+  step(): StepRecord {
+    const idx = this.nextBatch();
+    const x = tf.tensor4d(gather(this.train, idx), [idx.length, ...this.train.shape]);
+    const labels = tf.tensor1d(
+      Int32Array.from(idx, (i) => this.train.labels[i]),
+      'int32',
+    );
+    try {
+      const r = trainStep(this.net, this.params, this.optimizer, this.reference, x, labels, {
+        strategy: this.settings.strategy,
+        loss: 'softmax-cross-entropy',
+      });
+      this.steps++;
+      return {
+        step: this.steps,
+        epoch: this.epoch,
+        loss: r.loss,
+        accuracy: r.correct / idx.length,
+      };
+    } finally {
+      tf.dispose([x, labels]);
+    }
+  }
+
+  validate(): Evaluation {
+    return evaluate(this.net, this.params, this.reference, this.val, {
+      strategy: this.settings.strategy,
+      loss: 'softmax-cross-entropy',
+      batchSize: 100,
+    });
+  }
+
+  /** Predicted class of the first `n` validation images. */
+  predict(n: number): { indices: number[]; predicted: Int32Array } {
+    const indices = Array.from({ length: Math.min(n, countOf(this.val)) }, (_, i) => i);
+    const predicted = tf.tidy(() => {
+      const x = tf.tensor4d(gather(this.val, indices), [indices.length, ...this.val.shape]);
+      const logits = this.net.apply(this.params, this.reference, x, {
+        strategy: this.settings.strategy,
+      });
+      return tf.argMax(logits, 1).dataSync() as Int32Array;
+    });
+    return { indices, predicted };
+  }
+
+  dispose(): void {
+    tf.dispose([this.reference, ...Object.values(this.params)]);
+    this.optimizer.dispose();
+  }
+}
