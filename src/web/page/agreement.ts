@@ -35,15 +35,20 @@ export function paramValues(net: VbnNet, params: ParamTensors): Record<string, P
   );
 }
 
-/** Runs the network on the active backend; every tensor it makes is freed. */
-export function logitsAndGradients(
+/**
+ * Runs the network on the active backend and reads the results back asynchronously (webgpu's
+ * synchronous reads return zeros on some adapters, SwiftShader among them); frees every tensor.
+ */
+export async function logitsAndGradients(
   net: VbnNet,
   params: Record<string, ParamValues>,
   data: CheckData,
   strategy: Strategy,
-): Evaluated {
-  return tf.tidy(() => {
-    const names = net.parameterNames;
+): Promise<Evaluated> {
+  const names = net.parameterNames;
+  const all = [...names, 'reference'];
+  let during: tf.Tensor | null = null;
+  const [logits, ...grads] = tf.tidy(() => {
     const xs = names.map((n) => tf.tensor(params[n].values, params[n].shape));
     const reference = tf.tensor(data.reference.values, data.reference.shape);
     const inputs = tf.tensor(data.inputs.values, data.inputs.shape);
@@ -53,24 +58,28 @@ export function logitsAndGradients(
         strategy,
       });
     const alone = run([...xs, reference]);
-    const logits = alone.dataSync().slice() as Float32Array;
-    let during: Float32Array = new Float32Array(0);
     const g = tf.grads((...ts: tf.Tensor[]) => {
       const l = run(ts);
-      during = l.dataSync().slice() as Float32Array;
+      during = tf.keep(tf.clone(l));
       return computeLoss('softmax-cross-entropy', oneHot as tf.Tensor2D, l as tf.Tensor2D);
     })([...xs, reference]);
-    const all = [...names, 'reference'];
+    return [alone, ...g];
+  });
+  const made = [logits, during!, ...grads];
+  try {
+    const [l, d, ...g] = await Promise.all(made.map((t) => t.data() as Promise<Float32Array>));
     return {
-      logits,
-      during,
-      grads: Object.fromEntries(all.map((n, i) => [n, g[i].dataSync().slice() as Float32Array])),
+      logits: l,
+      during: d,
+      grads: Object.fromEntries(all.map((n, i) => [n, g[i]])),
       shapes: {
-        logits: [...alone.shape],
-        ...Object.fromEntries(all.map((n, i) => [n, [...g[i].shape]])),
+        logits: [...logits.shape],
+        ...Object.fromEntries(all.map((n, i) => [n, [...grads[i].shape]])),
       },
     };
-  });
+  } finally {
+    tf.dispose(made);
+  }
 }
 
 export interface AgreementInput {
@@ -119,7 +128,8 @@ export async function agreementReport(o: AgreementInput): Promise<CheckReport> {
   const kept: Record<string, Record<Strategy, Evaluated>> = {};
   for (const backend of o.backends) {
     await o.switchBackend(backend);
-    const [a, b] = STRATEGY_PAIR.map((s) => logitsAndGradients(o.net, o.params, o.data, s));
+    const a = await logitsAndGradients(o.net, o.params, o.data, 'concat');
+    const b = await logitsAndGradients(o.net, o.params, o.data, 'two-pass');
     kept[backend] = { concat: a, 'two-pass': b };
     rows.push(...rowsFor('', 'concat vs two-pass', backend, a, b, tol));
     for (const [s, e] of [

@@ -19,29 +19,35 @@ export interface IndependenceRow {
  * (ordinary batch norm in training mode: the same weights, the minibatch as its reference), so
  * the logits change with the companions.
  */
-export function batchIndependence(
+export async function batchIndependence(
   net: VbnNet,
   params: ParamTensors,
   reference: tf.Tensor,
   digit: tf.Tensor,
   pool: tf.Tensor,
   options: { strategy: Strategy; batchNorm: boolean; sizes: number[]; seed: number },
-): IndependenceRow[] {
+): Promise<IndependenceRow[]> {
   const bn = options.batchNorm ? createVbnNet({ ...net.config, mode: 'reference' }) : null;
   const rng = new Random(options.seed);
-  const logitsOf = (companions: number): number[] =>
-    tf.tidy(() => {
+  const logitsOf = async (companions: number): Promise<number[]> => {
+    const row = tf.tidy(() => {
       const picks = Array.from({ length: companions }, () => rng.int(pool.shape[0]));
       const batch = tf.concat([digit, tf.gather(pool, picks)]);
       const logits = bn
         ? bn.apply(params, batch, batch, { strategy: 'concat' })
         : net.apply(params, reference, batch, { strategy: options.strategy });
-      return Array.from(tf.slice(logits, [0, 0], [1, -1]).dataSync());
+      return tf.slice(logits, [0, 0], [1, -1]);
     });
-  const alone = logitsOf(0);
-  return [0, ...options.sizes].map((companions) => {
-    const logits = companions === 0 ? alone : logitsOf(companions);
+    const values = Array.from(await row.data());
+    row.dispose();
+    return values;
+  };
+  const alone = await logitsOf(0);
+  const rows: IndependenceRow[] = [];
+  for (const companions of [0, ...options.sizes]) {
+    const logits = companions === 0 ? alone : await logitsOf(companions);
     const maxDiff = Math.max(...logits.map((v, i) => Math.abs(v - alone[i])));
-    return { companions, logits, maxDiff };
-  });
+    rows.push({ companions, logits, maxDiff });
+  }
+  return rows;
 }

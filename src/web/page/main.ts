@@ -25,12 +25,12 @@ let records: StepRecord[] = [];
 let validation: { step: number; loss: number; accuracy: number }[] = [];
 
 function showError(e: unknown): void {
-  const message =
-    e instanceof VbnError
-      ? e.message
-      : `internal error: ${e instanceof Error ? e.message : String(e)}`;
-  setText('error', message);
-  console.error(e);
+  if (e instanceof VbnError) {
+    setText('error', e.message); // a setting or input the user can fix
+  } else {
+    setText('error', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(e);
+  }
 }
 
 /** Runs a button's action; any error is shown in the page, never swallowed. */
@@ -134,8 +134,8 @@ function showStats(speed: number): void {
   setText('stat-backend', tf.getBackend());
 }
 
-function showPredictions(s: TrainingSession): void {
-  const { indices, predicted } = s.predict(PREDICTIONS);
+async function showPredictions(s: TrainingSession): Promise<void> {
+  const { indices, predicted } = await s.predict(PREDICTIONS);
   const box = byId('predictions');
   box.replaceChildren();
   let right = 0;
@@ -173,11 +173,11 @@ async function trainLoop(s: TrainingSession): Promise<void> {
   let mark = { time: performance.now(), step: s.steps };
   let speed = 0;
   while (!stopRequested) {
-    records.push(s.step());
+    records.push(await s.step());
     if (s.atEpochEnd) {
-      const v = s.validate();
+      const v = await s.validate();
       validation.push({ step: s.steps, loss: v.loss, accuracy: v.accuracy });
-      showPredictions(s);
+      await showPredictions(s);
     }
     const now = performance.now();
     if (now - mark.time > 500) {
@@ -186,11 +186,11 @@ async function trainLoop(s: TrainingSession): Promise<void> {
       drawCurves();
       showStats(speed);
     }
-    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => setTimeout(r, 0)); // let clicks and painting in between steps
   }
   drawCurves();
   showStats(speed);
-  showPredictions(s);
+  await showPredictions(s);
 }
 
 function setRunning(on: boolean): void {
@@ -253,7 +253,7 @@ async function independence(): Promise<void> {
   const digit = tf.tensor4d(gather(s.val, [index]), [1, ...s.val.shape]);
   const others = tf.tensor4d(gather(s.val, pool), [pool.length, ...s.val.shape]);
   try {
-    const rows = batchIndependence(s.net, s.params, s.reference, digit, others, {
+    const rows = await batchIndependence(s.net, s.params, s.reference, digit, others, {
       strategy: s.settings.strategy,
       batchNorm,
       sizes: [1, 3, 7, 15],
