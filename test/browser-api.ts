@@ -17,6 +17,8 @@ export interface HarnessApi {
   /** The engine right after `import 'vbn'`: active backend and registered backends. */
   afterImport: { backendName: string | null; registered: string[] };
   agreement(backend: string, tolerance: number): Promise<AgreementResult>;
+  /** Agreement rows when the network is 0.1% off on `backend` (a planted kernel bug). */
+  plantedBackendBug(backend: string): Promise<{ check: string; compared: string; ok: boolean }[]>;
   train(backend: string, steps: number): Promise<TrainResult>;
   useBackend(name: string): Promise<string>;
 }

@@ -71,6 +71,17 @@ describe.skipIf(!enabled)('vbn in headless Chromium', () => {
     });
   }
 
+  it('the agreement table catches a planted backend bug (logits 0.1% off on wasm)', async () => {
+    const rows = await harness.evaluate(
+      (b) => (globalThis as unknown as Harnessed).harness.plantedBackendBug(b),
+      'wasm',
+    );
+    const backendRows = rows.filter((r) => r.compared.includes('wasm vs cpu'));
+    expect(backendRows.length).toBe(20);
+    expect(backendRows.find((r) => r.check === 'backend: logits')?.ok).toBe(false);
+    expect(rows.filter((r) => r.compared === 'concat vs two-pass').every((r) => r.ok)).toBe(true);
+  });
+
   const trajectories: Record<string, number[]> = {};
   for (const backend of ['webgl', 'webgpu']) {
     it(`${backend}: 30 training steps, the loss goes down, no tensor leaks`, async () => {

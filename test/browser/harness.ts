@@ -4,7 +4,7 @@
  * `window.harness` for the test to call.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createVbnNet, useBackend, type BackendName } from '../../src/browser.js';
+import { createVbnNet, useBackend, type BackendName, type VbnNet } from '../../src/browser.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { TrainingSession } from '../../src/web/page/session.js';
 import { PAGE_DEFAULTS } from '../../src/web/page/settings.js';
@@ -91,6 +91,31 @@ async function agreement(backend: string, tolerance: number) {
 }
 
 /**
+ * The agreement table with a planted backend bug: off cpu, the network's logits are scaled by
+ * 1.001 (as a wrong kernel would). The backend rows must fail, the strategy rows must pass.
+ */
+async function plantedBackendBug(backend: string) {
+  const { net, params, data } = instance(2);
+  const buggy: VbnNet = {
+    ...net,
+    apply: (p, r, x, o) => {
+      const logits = net.apply(p, r, x, o);
+      return tf.getBackend() === 'cpu' ? logits : tf.mul(logits, 1.001);
+    },
+  };
+  const report = await agreementReport({
+    net: buggy,
+    params,
+    data,
+    backends: ['cpu', backend],
+    switchBackend: use,
+    tolerance: 1e-4,
+  });
+  await use('cpu');
+  return report.rows.map((r) => ({ check: r.check, compared: r.compared, ok: r.ok }));
+}
+
+/**
  * `steps` steps of the page's own training session on `backend`, on a separable task (a bright
  * blob left or right of a 28x28 noise image): filters 4,8, reference 8, batch 8, Adam 0.01.
  * Returns the loss per step and how many tensors outlived the session.
@@ -131,6 +156,6 @@ async function train(backend: string, steps: number) {
   return { backend: tf.getBackend(), losses, leaked: tf.memory().numTensors - before };
 }
 
-const api: HarnessApi = { afterImport, agreement, train, useBackend: use };
+const api: HarnessApi = { afterImport, agreement, plantedBackendBug, train, useBackend: use };
 (globalThis as unknown as Harnessed).harness = api;
 document.body.dataset.ready = 'true';
