@@ -20,6 +20,8 @@ export interface HarnessApi {
   /** Agreement rows when the network is 0.1% off on `backend` (a planted kernel bug). */
   plantedBackendBug(backend: string): Promise<{ check: string; compared: string; ok: boolean }[]>;
   train(backend: string, steps: number): Promise<TrainResult>;
+  /** ms of each timed training step of the page's session (28x28, reference = batch). */
+  timeSteps(backend: string, filters: number[], batch: number, steps: number): Promise<number[]>;
   useBackend(name: string): Promise<string>;
 }
 

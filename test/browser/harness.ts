@@ -120,20 +120,22 @@ async function plantedBackendBug(backend: string) {
  * blob left or right of a 28x28 noise image): filters 4,8, reference 8, batch 8, Adam 0.01.
  * Returns the loss per step and how many tensors outlived the session.
  */
+/** 28x28 noise images with a bright blob left (class 0) or right (class 1). */
+function blobs(n: number, rng: Random): Dataset {
+  const labels = Int32Array.from({ length: n }, () => rng.int(2));
+  const x = normals(n * 784, rng).map((v) => 0.3 * v);
+  labels.forEach((c, i) => {
+    for (let r = 10; r < 18; r++) {
+      for (let k = 0; k < 7; k++) x[i * 784 + r * 28 + (c ? 19 + k : 2 + k)] += 1;
+    }
+  });
+  return { images: x, labels, shape: [28, 28, 1], classNames: ['left', 'right'] };
+}
+
 async function train(backend: string, steps: number) {
   await use(backend);
   const before = tf.memory().numTensors;
   const rng = new Random(7);
-  const images = (n: number): Dataset => {
-    const labels = Int32Array.from({ length: n }, () => rng.int(2));
-    const x = normals(n * 784, rng).map((v) => 0.3 * v);
-    labels.forEach((c, i) => {
-      for (let r = 10; r < 18; r++) {
-        for (let k = 0; k < 7; k++) x[i * 784 + r * 28 + (c ? 19 + k : 2 + k)] += 1;
-      }
-    });
-    return { images: x, labels, shape: [28, 28, 1], classNames: ['left', 'right'] };
-  };
   const session = new TrainingSession(
     {
       ...PAGE_DEFAULTS,
@@ -144,8 +146,8 @@ async function train(backend: string, steps: number) {
       referenceSize: 8,
       lr: 0.01,
     },
-    images(64),
-    images(16),
+    blobs(64, rng),
+    blobs(16, rng),
   );
   const losses: number[] = [];
   try {
@@ -156,6 +158,43 @@ async function train(backend: string, steps: number) {
   return { backend: tf.getBackend(), losses, leaked: tf.memory().numTensors - before };
 }
 
-const api: HarnessApi = { afterImport, agreement, plantedBackendBug, train, useBackend: use };
+/** Milliseconds of each of `steps` page training steps after `warmup` untimed ones (for bench/). */
+async function timeSteps(backend: string, filters: number[], batch: number, steps: number) {
+  await use(backend);
+  const rng = new Random(11);
+  const session = new TrainingSession(
+    {
+      ...PAGE_DEFAULTS,
+      backend: backend as BackendName,
+      filters,
+      classes: [0, 1],
+      batchSize: batch,
+      referenceSize: batch,
+    },
+    blobs(batch * 4, rng),
+    blobs(8, rng),
+  );
+  const ms: number[] = [];
+  try {
+    for (let s = 0; s < 3; s++) await session.step();
+    for (let s = 0; s < steps; s++) {
+      const t0 = performance.now();
+      await session.step();
+      ms.push(performance.now() - t0);
+    }
+  } finally {
+    session.dispose();
+  }
+  return ms;
+}
+
+const api: HarnessApi = {
+  afterImport,
+  agreement,
+  plantedBackendBug,
+  train,
+  timeSteps,
+  useBackend: use,
+};
 (globalThis as unknown as Harnessed).harness = api;
 document.body.dataset.ready = 'true';
