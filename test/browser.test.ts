@@ -151,6 +151,9 @@ describe.skipIf(!enabled)('vbn in headless Chromium', () => {
     it('lists the backends that initialize here', async () => {
       const options = await page.locator('#backend option').allTextContents();
       expect(options).toEqual(['webgpu', 'webgl', 'wasm', 'cpu']);
+      // SwiftShader here: wasm is preselected, and the page says why.
+      expect(await page.inputValue('#backend')).toBe('wasm');
+      expect(await text('#status')).toContain('software GPU');
       expect(await text('#error')).toBe('');
     });
 
