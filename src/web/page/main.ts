@@ -82,7 +82,7 @@ function webglRenderer(): string {
 /**
  * Fills the backend picker with the backends that initialize here and says why others do not.
  * Preselects the first (fastest on a real GPU), except on a software GPU (SwiftShader), where
- * wasm is 10-80x faster than webgl and webgpu (docs/performance.md).
+ * wasm is 9-100x faster than webgl and webgpu (docs/performance.md).
  */
 async function initBackends(): Promise<void> {
   const select = byId<HTMLSelectElement>('backend');
