@@ -177,6 +177,14 @@ describe.skipIf(!enabled)('vbn in headless Chromium', () => {
       await page.click('#start');
       await waitText('#error', (t) => t.startsWith('filters'));
       expect(await text('#error')).toBe("filters: expected an integer >= 1, got 'x'");
+      // A backend that fails to start (here: one this browser does not know).
+      await fill({ filters: '4,8' });
+      await page.evaluate("document.querySelector('#backend').add(new Option('bogus', 'bogus'))");
+      await page.selectOption('#backend', 'bogus');
+      await page.click('#start');
+      expect(await waitText('#error', (t) => t.startsWith('useBackend'))).toBe(
+        "useBackend: unknown backend 'bogus' (expected one of auto, webgpu, webgl, wasm, cpu)",
+      );
       expect(await page.isDisabled('#pause')).toBe(true); // nothing started
     });
 
