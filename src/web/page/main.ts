@@ -58,7 +58,7 @@ function initForm(): void {
   const digits = byId('digits');
   for (let k = 0; k <= 9; k++) {
     const label = document.createElement('label');
-    label.innerHTML = `<input type="checkbox" id="digit-${k}" ${d.classes.includes(k as 3) ? 'checked' : ''}/>${k}`;
+    label.innerHTML = `<input type="checkbox" id="digit-${k}" ${(d.classes as readonly number[]).includes(k) ? 'checked' : ''}/>${k}`;
     digits.appendChild(label);
   }
 }
@@ -223,12 +223,16 @@ function setRunning(on: boolean): void {
 async function start(): Promise<void> {
   const settings = readSettings();
   const backend = await useBackend(settings.backend, undefined, BACKEND_OPTIONS);
+  let note = '';
   if (session) {
-    session.settings.strategy = settings.strategy; // the only setting that changes live
+    session.settings.strategy = settings.strategy; // with the backend, the settings that change live
+    const fixed = (p: PageSettings) => JSON.stringify({ ...p, backend: '', strategy: '' });
+    if (fixed(settings) !== fixed(session.settings))
+      note = '; other changed settings apply after Reset';
   } else {
     session = await newSession(settings);
   }
-  setText('status', `training on ${backend}`);
+  setText('status', `training on ${backend}${note}`);
   stopRequested = false;
   setRunning(true);
   running = trainLoop(session)
