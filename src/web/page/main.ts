@@ -1,21 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 // The package's browser entry: gradients, the layer class, backend choice.
-import { BROWSER_BACKENDS, VbnError, useBackend, type BackendName } from '../../browser.js';
-import { gather } from '../../data/dataset.js';
-import { agreementReport, paramValues } from './agreement.js';
+import { BROWSER_BACKENDS, VbnError, useBackend } from '../../browser.js';
 import { drawChart, smooth } from './chart.js';
 import { drawDigits } from './digits.js';
-import { batchIndependence } from './independence.js';
 import { mnistLoader, parseMnist } from './mnist.js';
 import { TrainingSession, type StepRecord } from './session.js';
 import { PAGE_DEFAULTS, parseSettings, type PageSettings } from './settings.js';
-import { byId, setText, showAgreement, showIndependence } from './view.js';
+import { agreement, independence, showPredictions } from './panels.js';
+import { byId, setText } from './view.js';
 
 /** The page: settings form, training loop, live curves and the three panels. */
 
 const BACKEND_OPTIONS = { wasmPaths: new URL('./', location.href).href };
-const AGREEMENT_TOLERANCE = 1e-4;
-const PREDICTIONS = 40;
 const loadMnist = mnistLoader();
 
 let session: TrainingSession | null = null;
@@ -153,31 +149,6 @@ function showStats(speed: number): void {
   setText('stat-backend', tf.getBackend());
 }
 
-async function showPredictions(s: TrainingSession): Promise<void> {
-  const { indices, predicted } = await s.predict(PREDICTIONS);
-  const box = byId('predictions');
-  box.replaceChildren();
-  let right = 0;
-  indices.forEach((k, i) => {
-    const truth = s.val.labels[k];
-    const fig = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    drawDigits(canvas, s.val, [k], 1, 1);
-    const name = s.val.classNames;
-    const cap = document.createElement('figcaption');
-    cap.textContent = predicted[i] === truth ? name[predicted[i]] : `${name[predicted[i]]}✗`;
-    if (predicted[i] === truth) right++;
-    else fig.className = 'wrong';
-    fig.title = `predicted ${name[predicted[i]]}, is ${name[truth]}`;
-    fig.append(canvas, cap);
-    box.appendChild(fig);
-  });
-  setText(
-    'predictions-summary',
-    `${right} of ${indices.length} right; wrong ones are marked in red`,
-  );
-}
-
 async function newSession(settings: PageSettings): Promise<TrainingSession> {
   setText('status', 'loading MNIST...');
   const [trainBytes, valBytes] = await Promise.all([loadMnist('train'), loadMnist('t10k')]);
@@ -263,65 +234,25 @@ async function reset(): Promise<void> {
   setText('status', 'reset: settings apply at the next start');
 }
 
-async function independence(): Promise<void> {
-  const s = session;
-  if (!s) throw new VbnError('batch independence: start training first (it needs weights)');
-  const index = Number(byId<HTMLInputElement>('digit-index').value);
-  const n = s.val.labels.length;
-  if (!Number.isInteger(index) || index < 0 || index >= n) {
-    throw new VbnError(`validation digit #: expected an integer 0-${n - 1}, got '${index}'`);
-  }
-  const batchNorm = byId<HTMLInputElement>('bn-toggle').checked;
-  const pool = Array.from({ length: Math.min(n, 200) }, (_, i) => i);
-  const digit = tf.tensor4d(gather(s.val, [index]), [1, ...s.val.shape]);
-  const others = tf.tensor4d(gather(s.val, pool), [pool.length, ...s.val.shape]);
-  try {
-    const rows = await batchIndependence(s.net, s.params, s.reference, digit, others, {
-      strategy: s.settings.strategy,
-      batchNorm,
-      sizes: [1, 3, 7, 15],
-      seed: index,
-    });
-    showIndependence(rows, batchNorm);
-  } finally {
-    tf.dispose([digit, others]);
-  }
-}
-
-async function agreement(): Promise<void> {
-  const s = session;
-  if (!s) throw new VbnError('agreement: start training first (it checks the current weights)');
-  const chosen = tf.getBackend() as BackendName;
-  setText('agreement-summary', `running on ${chosen === 'cpu' ? 'cpu' : `cpu and ${chosen}`}...`);
-  const inputs = Array.from({ length: Math.min(8, s.val.labels.length) }, (_, i) => i);
-  const report = await agreementReport({
-    net: s.net,
-    params: paramValues(s.net, s.params),
-    data: {
-      reference: { shape: [...s.reference.shape], values: s.reference.dataSync() as Float32Array },
-      inputs: { shape: [inputs.length, ...s.val.shape], values: gather(s.val, inputs) },
-      labels: Int32Array.from(inputs, (i) => s.val.labels[i]),
-    },
-    backends: chosen === 'cpu' ? ['cpu'] : ['cpu', chosen],
-    switchBackend: (name) => useBackend(name as BackendName, undefined, BACKEND_OPTIONS),
-    tolerance: AGREEMENT_TOLERANCE,
-  }).finally(() => useBackend(chosen, undefined, BACKEND_OPTIONS));
-  showAgreement(report);
-}
-
 async function main(): Promise<void> {
   initForm();
   byId('start').addEventListener('click', guarded(start));
   byId('pause').addEventListener('click', guarded(pause));
   byId('reset').addEventListener('click', guarded(reset));
-  byId('independence-run').addEventListener('click', guarded(independence));
+  byId('independence-run').addEventListener(
+    'click',
+    guarded(() => independence(session)),
+  );
   byId('bn-toggle').addEventListener(
     'change',
     guarded(async () => {
-      if (session && !running) await independence();
+      if (session && !running) await independence(session);
     }),
   );
-  byId('agreement-run').addEventListener('click', guarded(agreement));
+  byId('agreement-run').addEventListener(
+    'click',
+    guarded(() => agreement(session, BACKEND_OPTIONS)),
+  );
   await initBackends();
   drawCurves();
   document.body.dataset.ready = 'true';
