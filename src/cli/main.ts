@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 import { evalCommand } from './eval.js';
 import { trainCommand } from './train.js';
 import { extraCommands } from './extra.js';
+import { webCommand } from './web.js';
 
 function packageVersion(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -40,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   program.addCommand(trainCommand(ctx));
   program.addCommand(evalCommand(ctx));
   for (const c of extraCommands(ctx)) program.addCommand(c);
+  program.addCommand(webCommand(ctx));
   for (const c of program.commands) c.exitOverride();
   const debug = argv.includes('--debug');
   try {
