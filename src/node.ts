@@ -23,5 +23,11 @@ export { evaluate, type Evaluation } from './train/evaluate.js';
 export { readCheckpoint, resolveCheckpointDir } from './train/checkpoint.js';
 export { prepareCheck, type CheckSetup } from './check/setup.js';
 export { loadImplementation } from './check/implementation.js';
-export { vbnLayerOp, fusedKernelsAvailable } from './backend/fused-ops.js';
+export {
+  vbnStatsOp,
+  vbnNormalizeOp,
+  vbnLayerOp,
+  spatialMeanOp,
+  fusedKernelsAvailable,
+} from './backend/fused-ops.js';
 export { nativeInfo } from './backend/native.js';
