@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { VbnError, shapeString } from '../errors.js';
 import { registerFusedGradients } from './fused-ops.js';
+import { checkIntegerIn } from '../vbn/validate.js';
 
 /**
  * The `native` backend: TensorFlow.js' cpu backend (same tensor storage: typed arrays) with the
@@ -512,11 +513,17 @@ function matmul(
 
 let registered = false;
 
+/** The most OpenMP threads the engine takes (the addon refuses more). */
+export const MAX_THREADS = 256;
+
 /**
  * Registers the `native` backend; null when ready, else the reason it cannot be used.
  * `threads` sets oneDNN/OpenMP threads (default: OMP_NUM_THREADS or all cores).
  */
 export async function registerNativeBackend(threads?: number): Promise<string | null> {
+  if (threads !== undefined) {
+    checkIntegerIn('useBackend', 'threads', threads, 1, MAX_THREADS, 'native engine threads');
+  }
   const a = loadAddon();
   if (!a) return loadProblem;
   if (threads) a.setThreads(threads);
