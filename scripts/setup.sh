@@ -47,5 +47,6 @@ fi
 
 # The native engine (oneDNN addon), when its sources and the library are present.
 if [ -f native/binding.gyp ]; then
-  bash scripts/build-native.sh || echo "setup: the native engine did not build; --backend auto falls back to wasm"
+  # build-native.sh says in one line why it did not build; `--backend auto` then falls back to wasm.
+  bash scripts/build-native.sh || true
 fi

@@ -19,10 +19,11 @@ export async function run(argv: string[]): Promise<number> {
   tf.enableProdMode(); // silences tfjs' console banner; checks vbn needs are its own
   let exitCode = 0;
   let stop = false;
+  let stopNote = 'stopping after this step (Ctrl-C again to abort)...';
   const onSignal = () => {
     if (stop) process.exit(130); // a second Ctrl-C stops at once
     stop = true;
-    process.stderr.write('stopping after this step (Ctrl-C again to abort)...\n');
+    process.stderr.write(stopNote + '\n');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -30,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     out: (line) => process.stdout.write(line + '\n'),
     note: (line) => process.stderr.write(line + '\n'),
     stopRequested: () => stop,
+    setStopNote: (line) => (stopNote = line),
     setExitCode: (c) => (exitCode = c),
   };
   const program = new Command('vbn')

@@ -22,6 +22,7 @@ export function webCommand(ctx: CliContext): Command {
     .option('--debug', 'print stack traces of internal errors')
     .action(async (flags: { port: number; host: string }) => {
       const server = await startWebServer({ host: flags.host, port: flags.port });
+      ctx.setStopNote('vbn web: stopping the server...');
       ctx.out(`vbn web: serving ${server.url} (Ctrl-C to stop)`);
       while (!ctx.stopRequested()) await new Promise((r) => setTimeout(r, 100));
       await server.close();
