@@ -2,11 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { countOf, drawReference, gather, type Dataset } from '../../data/dataset.js';
 import { VbnError } from '../../errors.js';
 import { createVbnNet, type Params, type VbnNet } from '../../model/net.js';
-import type { Evaluation } from '../../train/evaluate.js';
-import { computeLoss } from '../../train/losses.js';
+import { evaluateAsync, type Evaluation } from '../../train/evaluate.js';
 import { createOptimizer } from '../../train/optimizers.js';
-import { NonFiniteLossError } from '../../train/step.js';
-import { disposeStatistics } from '../../vbn/statistics.js';
+import { trainStepAsync } from '../../train/step.js';
 import { Random } from '../../util/random.js';
 import { PAGE_NET, type PageSettings } from './settings.js';
 
@@ -23,8 +21,8 @@ export interface StepRecord {
  * data. `step()` runs one minibatch; `dispose()` frees every tensor it holds.
  *
  * Values come back with `await tensor.data()`, never `dataSync()`: on webgpu, synchronous reads
- * gave zeros here (SwiftShader), so the page has async twins of trainStep and evaluate
- * (src/train/step.ts, src/train/evaluate.ts): the same ops, the same order, awaited reads.
+ * gave zeros here (SwiftShader), so the page uses trainStepAsync and evaluateAsync (the same
+ * ops as trainStep and evaluate, with awaited reads).
  */
 export class TrainingSession {
   readonly net: VbnNet;
@@ -95,68 +93,44 @@ export class TrainingSession {
       Int32Array.from(idx, (i) => this.train.labels[i]),
       'int32',
     );
-    const out = tf.tidy(() => {
-      const oneHot = tf.oneHot(labels, this.net.config.numClasses) as tf.Tensor2D;
-      let correct: tf.Tensor | null = null;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = this.apply(x);
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
-        return computeLoss('softmax-cross-entropy', oneHot, logits);
-      }, Object.values(this.params));
-      return { value, grads, correct: correct! };
-    });
     try {
-      const [loss, correct] = await Promise.all([out.value.data(), out.correct.data()]);
-      if (!Number.isFinite(loss[0])) throw new NonFiniteLossError(loss[0]);
-      this.optimizer.applyGradients(out.grads);
+      const r = await trainStepAsync(
+        this.net,
+        this.params,
+        this.optimizer,
+        this.reference,
+        x,
+        labels,
+        {
+          strategy: this.settings.strategy,
+          loss: 'softmax-cross-entropy',
+        },
+      );
       this.steps++;
       return {
         step: this.steps,
         epoch: this.epoch,
-        loss: loss[0],
-        accuracy: correct[0] / idx.length,
+        loss: r.loss,
+        accuracy: r.correct / idx.length,
       };
     } finally {
-      tf.dispose([x, labels, out.value, out.correct, ...Object.values(out.grads)]);
+      tf.dispose([x, labels]);
     }
   }
 
-  private apply(x: tf.Tensor, statistics?: ReturnType<VbnNet['referenceStatistics']>): tf.Tensor2D {
+  private apply(x: tf.Tensor): tf.Tensor2D {
     return this.net.apply(this.params, this.reference, x, {
       strategy: this.settings.strategy,
-      statistics,
     }) as tf.Tensor2D;
   }
 
   /** Mean loss and accuracy on the validation images, in batches of 100. */
-  async validate(): Promise<Evaluation> {
-    const n = countOf(this.val);
-    const stats =
-      this.settings.strategy === 'two-pass'
-        ? this.net.referenceStatistics(this.params, this.reference)
-        : undefined;
-    let lossSum = 0;
-    let correct = 0;
-    try {
-      for (let i = 0; i < n; i += 100) {
-        const idx = Array.from({ length: Math.min(100, n - i) }, (_, k) => i + k);
-        const [loss, ok] = tf.tidy(() => {
-          const x = tf.tensor4d(gather(this.val, idx), [idx.length, ...this.val.shape]);
-          const labels = tf.tensor1d(this.val.labels.subarray(i, i + idx.length), 'int32');
-          const logits = this.apply(x, stats);
-          const oneHot = tf.oneHot(labels, this.net.config.numClasses) as tf.Tensor2D;
-          const right = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32'));
-          return [computeLoss('softmax-cross-entropy', oneHot, logits), right];
-        });
-        const [l, c] = await Promise.all([loss.data(), ok.data()]);
-        tf.dispose([loss, ok]);
-        lossSum += l[0] * idx.length;
-        correct += c[0];
-      }
-    } finally {
-      stats?.forEach(disposeStatistics);
-    }
-    return { loss: lossSum / n, accuracy: correct / n, count: n };
+  validate(): Promise<Evaluation> {
+    return evaluateAsync(this.net, this.params, this.reference, this.val, {
+      strategy: this.settings.strategy,
+      loss: 'softmax-cross-entropy',
+      batchSize: 100,
+    });
   }
 
   /** Predicted class of the first `n` validation images. */
