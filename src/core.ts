@@ -29,6 +29,6 @@ export {
   type DataFormat,
   STRATEGIES,
 } from './model/config.js';
-export { trainStep, NonFiniteLossError, type StepResult } from './train/step.js';
+export { trainStep, trainStepAsync, NonFiniteLossError, type StepResult } from './train/step.js';
 export { computeLoss, type LossName } from './train/losses.js';
 export { createOptimizer, type OptimizerName } from './train/optimizers.js';
