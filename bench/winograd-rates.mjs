@@ -1,4 +1,4 @@
-// oneDNN direct against our Winograd F(2x2,3x3), forward and backward-data, interleaved in one run
+// oneDNN direct against our Winograd F(2x2,3x3), forward, backward-data and backward-weights, interleaved in one run
 // (the machine is shared: compare the ratios, not the absolute rates).
 // Usage: node bench/winograd-rates.mjs [imageSize=256] [batch=64] [repeats=3] [ci,co ...]
 // Prints per layer and pass: best wall ms and GFLOP/s (direct-convolution FLOPs, 2*B*Ho*Wo*9*Ci*Co)
@@ -39,6 +39,7 @@ for (const [ci, co] of layers) {
   const y = new Float32Array(B * ho * ho * co);
   const dy = random(B * ho * ho * co);
   const dx = new Float32Array(B * h * h * ci);
+  const dw = new Float32Array(9 * ci * co);
   const gflop = (2 * B * ho * ho * 9 * ci * co) / 1e9;
   const run = {
     fwd: (alg) =>
@@ -51,6 +52,17 @@ for (const [ci, co] of layers) {
         [3, 3, ci, co],
         dx,
         [B, h, h, ci],
+        ...same,
+        alg,
+      ),
+    bwdWeights: (alg) =>
+      addon.conv2dBackpropFilter(
+        x,
+        [B, h, h, ci],
+        dy,
+        [B, ho, ho, co],
+        dw,
+        [3, 3, ci, co],
         ...same,
         alg,
       ),

@@ -85,6 +85,28 @@ function conv64BackData(c: Case, dy: Float32Array, w: Float32Array) {
   return { y: dx, scale };
 }
 
+/** dw [3, 3, Ci, Co] of sum(conv(x, w) * dy) in float64. */
+function conv64BackFilter(c: Case, x: Float32Array, dy: Float32Array): Float64Array {
+  const [ho, wo] = outSize(c);
+  const dw = new Float64Array(9 * c.ci * c.co);
+  for (let n = 0; n < c.b; n++)
+    for (let oy = 0; oy < ho; oy++)
+      for (let ox = 0; ox < wo; ox++)
+        for (let kh = 0; kh < 3; kh++)
+          for (let kw = 0; kw < 3; kw++) {
+            const iy = oy - c.pads[0] + kh;
+            const ix = ox - c.pads[2] + kw;
+            if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+            for (let i = 0; i < c.ci; i++) {
+              const xv = x[((n * c.h + iy) * c.w + ix) * c.ci + i];
+              for (let o = 0; o < c.co; o++)
+                dw[((kh * 3 + kw) * c.ci + i) * c.co + o] +=
+                  xv * dy[((n * ho + oy) * wo + ox) * c.co + o];
+            }
+          }
+  return dw;
+}
+
 /**
  * Winograd's scale of each output: it mixes the whole 4x4 input tile of its 2x2 output tile, so its
  * rounding error is measured against sum over channels i of (sum of |x| over that tile) times
@@ -184,6 +206,26 @@ function forward(a: NativeAddon, c: Case, x: Float32Array, w: Float32Array, algo
   return y;
 }
 
+function backFilter(a: NativeAddon, c: Case, x: Float32Array, dy: Float32Array, algorithm: number) {
+  const [ho, wo] = outSize(c);
+  const dw = new Float32Array(9 * c.ci * c.co);
+  const [s, pl, pr, d] = convAttrs(c);
+  a.conv2dBackpropFilter(
+    x,
+    [c.b, c.h, c.w, c.ci],
+    dy,
+    [c.b, ho, wo, c.co],
+    dw,
+    [3, 3, c.ci, c.co],
+    s,
+    pl,
+    pr,
+    d,
+    algorithm,
+  );
+  return dw;
+}
+
 function backData(a: NativeAddon, c: Case, dy: Float32Array, w: Float32Array, algorithm: number) {
   const [ho, wo] = outSize(c);
   const dx = new Float32Array(c.b * c.h * c.w * c.ci);
@@ -204,13 +246,8 @@ function backData(a: NativeAddon, c: Case, dy: Float32Array, w: Float32Array, al
   return dx;
 }
 
-/** The cpu backend's forward output and input gradient for the same convolution. */
-function cpuConv(
-  c: Case,
-  x: Float32Array,
-  w: Float32Array,
-  dy: Float32Array,
-): [Float32Array, Float32Array] {
+/** The cpu backend's forward output, input gradient and filter gradient for the same convolution. */
+function cpuConv(c: Case, x: Float32Array, w: Float32Array, dy: Float32Array): Float32Array[] {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, [c.b, c.h, c.w, c.ci]);
     const wt = tf.tensor4d(w, [3, 3, c.ci, c.co]);
@@ -223,7 +260,10 @@ function cpuConv(
     const f = (v: tf.Tensor4D) => tf.conv2d(v, wt, 1, pad);
     const dyt = tf.tensor4d(dy, f(xt).shape);
     const dx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(f(v as tf.Tensor4D), dyt)))(xt);
-    return [f(xt).dataSync() as Float32Array, dx.dataSync() as Float32Array];
+    const dw = tf.grad((v: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xt, v as tf.Tensor4D, 1, pad), dyt)),
+    )(wt);
+    return [f(xt), dx, dw].map((t) => t.dataSync() as Float32Array);
   });
 }
 
@@ -256,14 +296,19 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
   });
   const worst = { forward: 0, backData: 0, directForward: 0, directBackData: 0 };
   for (const c of cases) {
-    it(`forward and backward-data ${JSON.stringify(c)}: float64 and cpu agree`, async () => {
+    it(`forward, backward-data, backward-weights ${JSON.stringify(c)}: float64 and cpu agree`, async () => {
       const a = loadAddon()!;
       const [ho, wo] = outSize(c);
       const x = randn(c.b * c.h * c.w * c.ci, 1);
       const w = randn(9 * c.ci * c.co, 2);
       const dy = randn(c.b * ho * wo * c.co, 3);
       await useBackend('cpu');
-      const [yCpu, dxCpu] = cpuConv(c, x, w, dy);
+      const [yCpu, dxCpu, dwCpu] = cpuConv(c, x, w, dy);
+      const dw = backFilter(a, c, x, dy, WINOGRAD);
+      expect(relErr(dw, dwCpu), 'backward-weights vs cpu').toBeLessThan(1e-5);
+      expect(relErr(dw, conv64BackFilter(c, x, dy)), 'backward-weights vs float64').toBeLessThan(
+        1e-6,
+      );
       const y = forward(a, c, x, w, WINOGRAD);
       const dx = backData(a, c, dy, w, WINOGRAD);
       const y64 = conv64(c, x, w);
@@ -338,12 +383,17 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
     const dy = randn(size([3, 41, 37, 24]), 9);
     const runs = [1, 2, 3, 8].map((t) => {
       a.setThreads(t);
-      return [forward(a, c, x, w, WINOGRAD), backData(a, c, dy, w, WINOGRAD)];
+      return [
+        forward(a, c, x, w, WINOGRAD),
+        backData(a, c, dy, w, WINOGRAD),
+        backFilter(a, c, x, dy, WINOGRAD),
+      ];
     });
     a.setThreads(threads);
     for (const r of runs.slice(1)) {
       expect(Buffer.from(r[0].buffer).equals(Buffer.from(runs[0][0].buffer))).toBe(true);
       expect(Buffer.from(r[1].buffer).equals(Buffer.from(runs[0][1].buffer))).toBe(true);
+      expect(Buffer.from(r[2].buffer).equals(Buffer.from(runs[0][2].buffer))).toBe(true);
     }
   });
 
@@ -359,13 +409,28 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
       const c: Case = { b: 2, h: 9, w: 10, ci, co, pads: [0, 0, 0, 0] };
       const x = randn(size([2, 9, 10, ci]), 10);
       const w = randn(9 * ci * co, 11);
-      const auto = tf.tidy(() =>
-        tf
-          .conv2d(tf.tensor4d(x, [2, 9, 10, ci]), tf.tensor4d(w, [3, 3, ci, co]), 1, 'valid')
-          .dataSync(),
+      const dy = randn(size([2, 7, 8, co]), 12);
+      const auto = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [2, 9, 10, ci]);
+        const wt = tf.tensor4d(w, [3, 3, ci, co]);
+        const f = (u: tf.Tensor, v: tf.Tensor) =>
+          tf.conv2d(u as tf.Tensor4D, v as tf.Tensor4D, 1, 'valid');
+        const [dx, dw] = tf.grads((u: tf.Tensor, v: tf.Tensor) =>
+          tf.sum(tf.mul(f(u, v), tf.tensor4d(dy, [2, 7, 8, co]))),
+        )([xt, wt]);
+        return [f(xt, wt), dx, dw].map((t) => t.dataSync() as Float32Array);
+      });
+      const want = [
+        forward(a, c, x, w, algorithm),
+        backData(a, c, dy, w, algorithm),
+        backFilter(a, c, x, dy, algorithm),
+      ];
+      want.forEach((v, i) =>
+        expect(
+          Buffer.from(auto[i].buffer).equals(Buffer.from(v.buffer)),
+          `${ci}->${co} pass ${i}`,
+        ).toBe(true),
       );
-      const want = forward(a, c, x, w, algorithm);
-      expect(Buffer.from(auto.buffer).equals(Buffer.from(want.buffer)), `${ci}->${co}`).toBe(true);
     }
     await useBackend('cpu');
   });

@@ -301,12 +301,20 @@ int64_t chunkImages(const std::vector<int64_t>& xs, const std::vector<int64_t>& 
 }
 }  // namespace
 
-// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations)
+// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations, algorithm?)
+// algorithm as in conv2d (Winograd: the adjoint of its forward transforms).
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "conv2dBackpropFilter");
   ConvCall c;
   if (!readConv(a, c, {0, 2, 1}, {"x", "xShape", "dy", "dyShape", "dw", "dwShape"})) return env.Undefined();
+  bool winograd = useWinograd(a, 10, c, c.x[3], c.w[3]);
+  if (!a.ok()) return env.Undefined();
+  if (winograd) {
+    WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
+    winogradFor(s, "wbwdw").filterGradient(c.data[0], c.data[2], c.data[1]);
+    return env.Undefined();
+  }
   const auto &xs = c.x, &dys = c.y, &ws = c.w, &s = c.s, &pl = c.pl, &pr = c.pr, &d = c.d;
   const int64_t batch = xs[0];
   const int64_t chunk = chunkImages(xs, dys);

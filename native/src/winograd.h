@@ -6,7 +6,8 @@
 //
 // Work is split into blocks of tiles; each block is transformed, multiplied and written back while
 // it is in cache, by one thread, into disjoint outputs: no reduction across threads, so the result
-// is bitwise the same for every thread count.
+// is bitwise the same for every thread count. The filter gradient sums over tiles in chunks fixed
+// by the shape, then adds the chunks in order: also the same bits at any thread count.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -30,10 +31,14 @@ class WinogradPlan {
   WinogradPlan(const WinogradShape& s, int threads);
   // y = act(conv(x, w) + bias): bias [Co] or null; activation 0 linear, 1 relu, 2 relu6.
   void run(const float* x, const float* w, FilterSource source, const float* bias, int activation, float* y);
+  // dw [3, 3, Ci, Co] (HWIO) = the gradient of sum(conv(x, w) * dy) with respect to w.
+  void filterGradient(const float* x, const float* dy, float* dw);
   const WinogradShape& shape() const { return s_; }
 
  private:
   void transformFilter(const float* w, FilterSource source);
+  void inputTransform(const float* x, int64_t t0, int64_t nt, float* v) const;
+  void gradTransform(const float* dy, int64_t t0, int64_t nt, float* z) const;
   void block(const float* x, int64_t t0, int64_t nt, float* v, float* m, const float* bias, int activation,
              float* y) const;
   WinogradShape s_;
@@ -43,7 +48,8 @@ class WinogradPlan {
   int64_t tilesH_, tilesW_, tiles_;
   std::vector<float> u_;        // [16, Ci, coPad]
   std::vector<float> scratch_;  // per thread: V [16, tileRows, Ci] and M [16, tileRows, coPad]
-  std::vector<float> zeros_;    // [Ci]: the input outside the image
+  std::vector<float> partial_;  // filterGradient: per chunk of tiles [16, Ci, coPad]
+  std::vector<float> zeros_;    // [max(Ci, Co)]: the input outside the image, dy beyond the output
 };
 
 }  // namespace vbn

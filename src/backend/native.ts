@@ -42,6 +42,7 @@ export interface NativeAddon {
     dxShape: Dims,
     ...attrs: [...ConvAttrs, algorithm?: number]
   ): void;
+  /** algorithm as in conv2d. */
   conv2dBackpropFilter(
     x: F32,
     xShape: Dims,
@@ -49,7 +50,7 @@ export interface NativeAddon {
     dyShape: Dims,
     dw: F32,
     dwShape: Dims,
-    ...attrs: ConvAttrs
+    ...attrs: [...ConvAttrs, algorithm?: number]
   ): void;
   /** a [batchA, m, k] (or [batchA, k, m] transposed) times b [batchB, k, n]; activation 0 or 1 (relu). */
   matmul(
