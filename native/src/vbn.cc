@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common.h"
+#include "simd.h"
 
 namespace vbn {
 namespace {
@@ -237,6 +238,46 @@ namespace {
 enum RowSum { kMean, kVar, kGamma, kBeta, kRowSums };
 }  // namespace
 
+namespace {
+// One pixel's inputs to the normalization's gradient (channels c.. of [C]-vectors): dz = dy where
+// the ReLU passed it, d = (x - hi) - lo.
+struct GradTerms {
+  const float *dy, *out, *x, *hi, *lo;
+  const float* shift;  // w * dm (gradSums) or dm (gradInput)
+  const float* inv;
+  bool relu;
+};
+template <typename T>
+inline T gradDz(const GradTerms& t, int64_t c) {
+  const T g = load<T>(t.dy + c);
+  return t.relu ? maskPositive<T>(load<T>(t.out + c), g) : g;
+}
+template <typename T>
+inline T centred(const GradTerms& t, int64_t c) {
+  return (load<T>(t.x + c) - load<T>(t.hi + c)) - load<T>(t.lo + c);
+}
+// f1 += dz, f2 += dz * xhat with xhat = (d - w dm) inv.
+template <typename T>
+inline void gradSums(const GradTerms& t, int64_t c, float* f1, float* f2) {
+  const T dz = gradDz<T>(t, c);
+  const T xhat = (centred<T>(t, c) - load<T>(t.shift + c)) * load<T>(t.inv + c);
+  store(f1 + c, load<T>(f1 + c) + dz);
+  store(f2 + c, load<T>(f2 + c) + dz * xhat);
+}
+// dx = k1 dz + k2 (d - dm) + k3, plus sa + sb d on the rows the statistics came from (sa set).
+struct GradCoefficients {
+  const float *k1, *k2, *k3, *sa, *sb;
+};
+template <typename T>
+inline void gradInput(const GradTerms& t, const GradCoefficients& k, int64_t c, float* dx) {
+  const T dz = gradDz<T>(t, c);
+  const T d = centred<T>(t, c);
+  T v = load<T>(k.k1 + c) * dz + load<T>(k.k2 + c) * (d - load<T>(t.shift + c)) + load<T>(k.k3 + c);
+  if (k.sa) v = v + load<T>(k.sa + c) + load<T>(k.sb + c) * d;
+  store(dx + c, v);
+}
+}  // namespace
+
 // vbnNormalizeGrad(dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
 //                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
 //                  statsRows, dMeanExt|null, dVarExt|null)
@@ -292,12 +333,10 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
         for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
         for (int64_t i = i0; i < i1; i++) {
           const int64_t o = off + i * C;
-          for (int64_t c = 0; c < C; c++) {
-            float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
-            float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
-            f1[c] += dz;
-            f2[c] += dz * xhat;
-          }
+          const GradTerms t{dy + o, out + o, x + o, hi, lo, wdm, inv, relu};
+          int64_t c = 0;
+          for (; c + kVec <= C; c += kVec) gradSums<Vec8>(t, c, f1, f2);
+          for (; c < C; c++) gradSums<float>(t, c, f1, f2);
         }
         for (int64_t c = 0; c < C; c++) {
           sdz[c] += f1[c];
@@ -347,19 +386,11 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
     const bool own = b < statsRows;
     for (int64_t i = 0; i < S; i++) {
       const int64_t o = off + i * C;
-      if (own) {
-        for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
-          float d = (x[o + c] - hi[c]) - lo[c];
-          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
-        }
-      } else {
-        for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
-          float d = (x[o + c] - hi[c]) - lo[c];
-          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c];
-        }
-      }
+      const GradTerms t{dy + o, out + o, x + o, hi, lo, dm, nullptr, relu};
+      const GradCoefficients k{k1, k2, k3, own ? sa.data() : nullptr, sb.data()};
+      int64_t c = 0;
+      for (; c + kVec <= C; c += kVec) gradInput<Vec8>(t, k, c, dx + o);
+      for (; c < C; c++) gradInput<float>(t, k, c, dx + o);
     }
   }
   for (int64_t c = 0; c < C; c++) {

@@ -4,6 +4,8 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 #include "winograd.h"
 
+#include "simd.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -18,7 +20,6 @@ namespace vbn {
 namespace {
 
 constexpr int kRows = 6;  // tiles per microkernel call
-constexpr int kVec = 8;   // floats per AVX2 vector
 
 // C[r, 0 .. 8*NV) (+)= sum_k A[r * rs + k * ks] B[k, 0 .. 8*NV) for r < R, k < K, adding the
 // k in increasing order for every element (the same order whatever R, so a result does not depend
@@ -84,22 +85,6 @@ void gemm(int64_t M, int64_t K, int64_t N, const float* A, int64_t rs, int64_t k
   }
 }
 
-// Eight floats as one value (GCC vector extension: AVX2 registers with -march=native).
-typedef float Vec8 __attribute__((vector_size(32)));
-template <typename T>
-inline T load(const float* p) {
-  T r;
-  __builtin_memcpy(&r, p, sizeof r);
-  return r;
-}
-template <typename T>
-inline void store(float* p, T v) {
-  __builtin_memcpy(p, &v, sizeof v);
-}
-template <typename T>
-inline T splat(float f) {
-  return T{} + f;
-}
 template <typename T>
 inline T activate(T v, int activation) {
   if (activation == 0) return v;
