@@ -18,21 +18,35 @@ if ((${#want[@]})); then
   fi
 fi
 
+# Chromium for the browser tests (test/browser*.test.ts; playwright-core drives /usr/bin/chromium,
+# never a downloaded browser). Optional: without it those tests skip unless VBN_REQUIRE_BROWSER=1.
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian package chromium (browser tests)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "setup: could not install chromium; browser tests will skip"
+  else
+    echo "setup: missing Debian package chromium (run as root to install it); browser tests will skip"
+  fi
+fi
+
 # npm packages, exactly as locked.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# TypeScript -> dist/ when any source changed.
+# TypeScript -> dist/, and the `vbn web` page bundle -> dist/web/page, when any source changed.
 if [ ! -f dist/.built ] || [ -n "$(find src tsconfig.json package.json -newer dist/.built -print -quit)" ]; then
   echo "setup: building dist/"
   rm -rf dist
   npx tsc -p tsconfig.json
+  node scripts/build-web.mjs
   touch dist/.built
 fi
 
 # The native engine (oneDNN addon), when its sources and the library are present.
 if [ -f native/binding.gyp ]; then
-  bash scripts/build-native.sh || echo "setup: the native engine did not build; --backend auto falls back to wasm"
+  # build-native.sh says in one line why it did not build; `--backend auto` then falls back to wasm.
+  bash scripts/build-native.sh || true
 fi

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { vbn } from './run-cli.js';
 import { VbnError, formatReport, prepareCheck, runCheck, type CheckReport } from 'vbn';
 
 const IMPLS = join(import.meta.dirname, 'fixtures', 'impls');
 const impl = (name: string) => join(IMPLS, `${name}.mjs`);
-const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
 
 async function check(
   b: string | undefined,
@@ -94,25 +93,22 @@ describe('vbn check', () => {
     await expect(check('no-such-file')).rejects.toThrow(/no-such-file.mjs: no such module/);
   });
 
-  it('CLI: exit 0 and a table when they agree, 1 with the divergence when not, 2 on usage errors', () => {
-    const run = (args: string[]) =>
-      spawnSync(process.execPath, [BIN, 'check', '--backends', 'cpu', '--steps', '3', ...args], {
-        encoding: 'utf8',
-      });
-    const ok = run([]);
-    expect(ok.status).toBe(0);
+  it('CLI: exit 0 and a table when they agree, 1 with the divergence when not, 2 on usage errors', async () => {
+    const run = (args: string[]) => vbn(['check', '--backends', 'cpu', '--steps', '3', ...args]);
+    const ok = await run([]);
+    expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^check\s+compared\s+backend\s+measure\s+tolerance\s+result$/m);
     expect(ok.stdout).toMatch(/all \d+ checks pass/);
-    const bad = run(['--b', impl('stats-from-inputs'), '--json']);
-    expect(bad.status).toBe(1);
+    const bad = await run(['--b', impl('stats-from-inputs'), '--json']);
+    expect(bad.code).toBe(1);
     const j = JSON.parse(bad.stdout.trim().split('\n').pop()!);
     expect(j.ok).toBe(false);
     expect(j.divergence[0]).toMatch(/block1/);
-    const usage = run(['--b', impl('missing-parameter')]);
-    expect(usage.status).toBe(2);
+    const usage = await run(['--b', impl('missing-parameter')]);
+    expect(usage.code).toBe(2);
     expect(usage.stderr.trim()).toMatch(
       /^vbn: .*missing-parameter.mjs: asks for parameter 'conv1\/weights'/,
     );
-    expect(run(['--backends', 'tpu']).status).toBe(2);
+    expect((await run(['--backends', 'tpu'])).code).toBe(2);
   });
 });

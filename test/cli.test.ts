@@ -1,16 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { vbn, type CliResult } from './run-cli.js';
 import { imageFolder, tempDir, writeNpy, writePng } from './fixtures.js';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
-
-function vbn(args: string[], timeout = 120_000) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').pop()!);
 const metrics = (dir: string) =>
@@ -37,9 +30,19 @@ const SMALL = [
 ];
 
 describe('vbn train / eval / predict', () => {
-  it('trains, writes the run folder, prints a JSON summary, and eval reproduces the accuracy', () => {
+  it('trains, writes the run folder, prints a JSON summary, and eval reproduces the accuracy', async () => {
     const out = join(tempDir(), 'run');
-    const r = vbn(['train', ...SMALL, '--epochs', '3', '--lr', '0.01', '--out', out, '--json']);
+    const r = await vbn([
+      'train',
+      ...SMALL,
+      '--epochs',
+      '3',
+      '--lr',
+      '0.01',
+      '--out',
+      out,
+      '--json',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const s = lastJson(r.stdout);
@@ -67,7 +70,7 @@ describe('vbn train / eval / predict', () => {
     expect(png.height).toBeGreaterThan(200);
     expect(readFileSync(join(out, 'curves.svg'), 'utf8')).toMatch(/^<svg/);
     for (const strategy of ['concat', 'two-pass']) {
-      const e = vbn([
+      const e = await vbn([
         'eval',
         '--checkpoint',
         out,
@@ -82,10 +85,11 @@ describe('vbn train / eval / predict', () => {
     }
   });
 
-  it('same seed, backend and strategy give identical metrics; the two strategies the same curves', () => {
-    const runs = ['concat', 'concat', 'two-pass'].map((strategy) => {
+  it('same seed, backend and strategy give identical metrics; the two strategies the same curves', async () => {
+    const runs: ReturnType<typeof metrics>[] = [];
+    for (const strategy of ['concat', 'concat', 'two-pass']) {
       const out = join(tempDir(), 'run');
-      const r = vbn([
+      const r = await vbn([
         'train',
         ...SMALL,
         '--epochs',
@@ -99,8 +103,8 @@ describe('vbn train / eval / predict', () => {
         '--quiet',
       ]);
       expect(r.code).toBe(0);
-      return metrics(out);
-    });
+      runs.push(metrics(out));
+    }
     expect(runs[1]).toEqual(runs[0]);
     runs[2].forEach((m, i) => {
       for (const k of ['trainLoss', 'valLoss'])
@@ -109,19 +113,20 @@ describe('vbn train / eval / predict', () => {
     });
   });
 
-  it('predict: one class per image, and a prediction does not depend on the other images', () => {
+  it('predict: one class per image, and a prediction does not depend on the other images', async () => {
     const out = join(tempDir(), 'run');
     expect(
-      vbn(['train', ...SMALL, '--epochs', '2', '--lr', '0.01', '--out', out, '--quiet']).code,
+      (await vbn(['train', ...SMALL, '--epochs', '2', '--lr', '0.01', '--out', out, '--quiet']))
+        .code,
     ).toBe(0);
     const a = join(data, 'class_0', 'img_0.png');
     const b = join(data, 'class_1', 'img_0.png');
     const c = join(data, 'class_1', 'img_5.png');
     const alone = lastJson(
-      vbn(['predict', '--checkpoint', out, a, '--json', '--backend', 'wasm']).stdout,
+      (await vbn(['predict', '--checkpoint', out, a, '--json', '--backend', 'wasm'])).stdout,
     );
     const together = lastJson(
-      vbn(['predict', '--checkpoint', out, b, a, c, '--json', '--backend', 'wasm']).stdout,
+      (await vbn(['predict', '--checkpoint', out, b, a, c, '--json', '--backend', 'wasm'])).stdout,
     );
     expect(together[1]).toEqual(alone[0]);
     expect(together.map((p: { class: string }) => p.class)).toEqual([
@@ -129,20 +134,18 @@ describe('vbn train / eval / predict', () => {
       'class_0',
       'class_1',
     ]);
-    const text = vbn(['predict', '--checkpoint', out, a, '--backend', 'wasm']);
+    const text = await vbn(['predict', '--checkpoint', out, a, '--backend', 'wasm']);
     expect(text.stdout).toMatch(/img_0.png: class_0 \(class_0: 0\.\d+, class_1: 0\.\d+\)/);
   });
 });
 
 describe('what the user asked for', () => {
-  it("--version prints the package version; --help shows each flag's default", () => {
+  it("--version prints the package version; --help shows each flag's default", async () => {
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8'));
-    const v = vbn(['--version']);
+    const v = await vbn(['--version']);
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toBe(pkg.version);
-    const h = vbn(['train', '--help'])
-      .stdout.replace(/\s+/g, ' ')
-      .split(/ (?=--[a-z])/);
+    const h = (await vbn(['train', '--help'])).stdout.replace(/\s+/g, ' ').split(/ (?=--[a-z])/);
     for (const [flag, value] of [
       ['--filters <list>', '16,32,64'],
       ['--batch-size <n>', '32'],
@@ -158,8 +161,8 @@ describe('what the user asked for', () => {
     }
   });
 
-  it('--quiet prints nothing on a successful run; without it, one line per epoch', () => {
-    const quiet = vbn([
+  it('--quiet prints nothing on a successful run; without it, one line per epoch', async () => {
+    const quiet = await vbn([
       'train',
       ...SMALL,
       '--epochs',
@@ -171,14 +174,17 @@ describe('what the user asked for', () => {
     expect(quiet.code).toBe(0);
     expect(quiet.stdout).toBe('');
     expect(quiet.stderr).toBe('');
-    const loud = vbn(['train', ...SMALL, '--epochs', '2', '--out', join(tempDir(), 'l')]);
+    const loud = await vbn(['train', ...SMALL, '--epochs', '2', '--out', join(tempDir(), 'l')]);
     expect(loud.code).toBe(0);
     expect(loud.stdout).toMatch(/epoch 1\/2 .*\n.*epoch 2\/2 /s);
   });
 
   describe('--resume refuses what would change the run', () => {
     const out = join(tempDir(), 'run');
-    const ok = vbn(['train', ...SMALL, '--epochs', '2', '--out', out, '--quiet']);
+    let ok: CliResult;
+    beforeAll(async () => {
+      ok = await vbn(['train', ...SMALL, '--epochs', '2', '--out', out, '--quiet']);
+    });
     const other = imageFolder(tempDir(), { classes: 2, perClass: 4, size: 8 });
     const cases: [string[], RegExp][] = [
       [['--filters', '4,4,4'], /--filters 4,4,4 would change the run, which has --filters 4,4/],
@@ -191,11 +197,11 @@ describe('what the user asked for', () => {
       [['--epochs', '1'], /--epochs 1: the run in .* has already completed 2 epochs/],
     ];
     for (const [args, pattern] of cases) {
-      it(args.join(' '), () => {
+      it(args.join(' '), async () => {
         expect(ok.code).toBe(0);
         const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
         const last = readlinkSync(join(out, 'last'));
-        const r = vbn(['train', '--resume', out, '--backend', 'wasm', ...args]);
+        const r = await vbn(['train', '--resume', out, '--backend', 'wasm', ...args]);
         expect(r.code).toBe(2);
         const lines = r.stderr.trim().split('\n');
         expect(lines).toHaveLength(1);
@@ -204,8 +210,8 @@ describe('what the user asked for', () => {
         expect(readlinkSync(join(out, 'last'))).toBe(last);
       });
     }
-    it('the same values as the run, and flags that do not change it, are accepted', () => {
-      const r = vbn([
+    it('the same values as the run, and flags that do not change it, are accepted', async () => {
+      const r = await vbn([
         'train',
         '--resume',
         out,
@@ -272,9 +278,9 @@ describe('bad input: one line, exit 2, no stack trace, nothing written', () => {
     ],
   ];
   for (const [name, args, pattern] of cases) {
-    it(name, () => {
+    it(name, async () => {
       const out = join(tempDir(), 'out');
-      const r = vbn(['train', '--out', out, '--backend', 'cpu', ...args]);
+      const r = await vbn(['train', '--out', out, '--backend', 'cpu', ...args]);
       expect(r.code).toBe(2);
       const lines = r.stderr
         .trim()
@@ -286,16 +292,16 @@ describe('bad input: one line, exit 2, no stack trace, nothing written', () => {
       expect(existsSync(out)).toBe(false);
     });
   }
-  it('eval and predict: not a checkpoint, missing image', () => {
-    const e = vbn(['eval', '--checkpoint', dir]);
+  it('eval and predict: not a checkpoint, missing image', async () => {
+    const e = await vbn(['eval', '--checkpoint', dir]);
     expect(e.code).toBe(2);
     expect(e.stderr.trim()).toMatch(/^vbn: --checkpoint .*: not a vbn checkpoint/);
-    const p = vbn(['predict', '--checkpoint', '/no/where', 'a.png']);
+    const p = await vbn(['predict', '--checkpoint', '/no/where', 'a.png']);
     expect(p.code).toBe(2);
     expect(p.stderr.trim()).toBe('vbn: --checkpoint /no/where: no such folder');
   });
-  it('--debug shows the stack trace', () => {
-    const r = vbn(['train', '--data', '/no/such/dir', '--debug']);
+  it('--debug shows the stack trace', async () => {
+    const r = await vbn(['train', '--data', '/no/such/dir', '--debug']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/\n\s+at /);
   });

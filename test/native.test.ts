@@ -196,6 +196,14 @@ describeNative('native engine threads', () => {
     expect(nativeInfo()!.threads).toBe(1);
     await useBackend('native', undefined, { threads: availableParallelism() });
     expect(nativeInfo()!.threads).toBe(availableParallelism());
+    for (const threads of [0, 257, 1.5, NaN]) {
+      await expect(useBackend('native', undefined, { threads })).rejects.toThrow(
+        new RegExp(
+          `^useBackend: threads ${threads} is out of range \\(expected an integer in \\[1, 256\\]`,
+        ),
+      );
+    }
+    expect(nativeInfo()!.threads).toBe(availableParallelism());
     await useBackend('cpu');
   });
 

@@ -1,13 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { loadData, train, useBackend } from 'vbn';
+import { BIN, vbn } from './run-cli.js';
 import { imageFolder, tempDir } from './fixtures.js';
 import { BACKENDS } from './helpers.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
 const data = imageFolder(tempDir(), { classes: 2, perClass: 60, size: 28 });
 // cpu's pure-JS convolution gradients are slow: a smaller network there.
 const netArgs = (backend: string) =>
@@ -48,11 +48,6 @@ const stepOf = (dir: string) => {
   }
 };
 
-function vbn(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 /** Starts a run and sends `signal` once its last checkpoint reaches `atStep`. */
 function interrupt(ARGS: string[], out: string, signal: NodeJS.Signals, atStep: number) {
   return new Promise<{
@@ -84,10 +79,10 @@ function interrupt(ARGS: string[], out: string, signal: NodeJS.Signals, atStep: 
 /** The metrics of an uninterrupted 3-epoch run with ARGS (computed once). */
 const uninterrupted = (ARGS: string[]) => {
   let m: ReturnType<typeof metrics> | null = null;
-  return () => {
+  return async () => {
     if (!m) {
       const out = join(tempDir(), 'uninterrupted');
-      expect(vbn([...ARGS, '--out', out]).code).toBe(0);
+      expect((await vbn([...ARGS, '--out', out])).code).toBe(0);
       m = metrics(out);
       expect(m).toHaveLength(3);
     }
@@ -100,7 +95,7 @@ describe.each(BACKENDS)('crash safety and resume on %s', (backend) => {
   const reference = uninterrupted(ARGS);
 
   it('SIGKILL mid-epoch leaves a loadable checkpoint; --resume ends with the metrics of an uninterrupted run', async () => {
-    const want = reference();
+    const want = await reference();
     const out = join(tempDir(), 'killed');
     const k = await interrupt(ARGS, out, 'SIGKILL', 3);
     expect(k.signal).toBe('SIGKILL');
@@ -108,16 +103,16 @@ describe.each(BACKENDS)('crash safety and resume on %s', (backend) => {
     expect(existsSync(join(out, 'last', 'checkpoint.json'))).toBe(true);
     const done = metrics(out).length;
     expect(done).toBeLessThan(3); // it really was cut short
-    const e = vbn(['eval', '--checkpoint', out, '--backend', backend, '--json']);
+    const e = await vbn(['eval', '--checkpoint', out, '--backend', backend, '--json']);
     expect(e.code).toBe(0);
-    const r = vbn(['train', '--resume', out, '--backend', backend, '--quiet']);
+    const r = await vbn(['train', '--resume', out, '--backend', backend, '--quiet']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(metrics(out)).toEqual(want);
   });
 
   it('SIGINT finishes the step, writes a checkpoint and exits 130; resuming matches too', async () => {
-    const want = reference();
+    const want = await reference();
     const out = join(tempDir(), 'interrupted');
     const k = await interrupt(ARGS, out, 'SIGINT', 4);
     expect(k.code).toBe(130);
@@ -125,15 +120,15 @@ describe.each(BACKENDS)('crash safety and resume on %s', (backend) => {
     expect(stepOf(out)).toBeGreaterThanOrEqual(k.killedAt);
     expect(stepOf(out)).toBeLessThan(36);
     // Naming the checkpoint (out/last) instead of the run folder resumes the same run.
-    const r = vbn(['train', '--resume', join(out, 'last'), '--backend', backend, '--quiet']);
+    const r = await vbn(['train', '--resume', join(out, 'last'), '--backend', backend, '--quiet']);
     expect(r.code).toBe(0);
     expect(metrics(out)).toEqual(want);
     expect(existsSync(join(out, 'last', 'last'))).toBe(false);
   });
 
-  it('a NaN loss stops the run naming the step and the last good checkpoint, which stays intact', () => {
+  it('a NaN loss stops the run naming the step and the last good checkpoint, which stays intact', async () => {
     const out = join(tempDir(), 'nan');
-    const r = vbn([
+    const r = await vbn([
       'train',
       '--data',
       data,
@@ -181,14 +176,14 @@ describe.each(BACKENDS)('crash safety and resume on %s', (backend) => {
     await useBackend('cpu');
   });
 
-  it('--resume RUN --epochs N continues to N epochs in total, like an uninterrupted run', () => {
-    const want = reference();
+  it('--resume RUN --epochs N continues to N epochs in total, like an uninterrupted run', async () => {
+    const want = await reference();
     const out = join(tempDir(), 'extended');
     const one = ARGS.map((a, i) => (ARGS[i - 1] === '--epochs' ? '1' : a));
-    expect(vbn([...one, '--out', out]).code).toBe(0);
+    expect((await vbn([...one, '--out', out])).code).toBe(0);
     expect(metrics(out)).toHaveLength(1);
     // --quiet, --checkpoint-every and --backend are honoured; --epochs is the total.
-    const r = vbn([
+    const r = await vbn([
       'train',
       '--resume',
       out,

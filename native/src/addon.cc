@@ -34,7 +34,7 @@ static Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
 // the count in effect.
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   Args a(info, "setThreads");
-  int64_t n = a.integer(0, "n", 0, 4096);
+  int64_t n = a.integer(0, "n", 0, 256);  // MAX_THREADS in src/backend/native.ts
   if (!a.ok()) return info.Env().Undefined();
   if (n > 0) omp_set_num_threads(static_cast<int>(n));
   return Napi::Number::New(info.Env(), omp_get_max_threads());
@@ -81,6 +81,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
   exports.Set("add", Napi::Function::New(env, Guarded<Add>));
+  exports.Set("fmaPeak", Napi::Function::New(env, Guarded<FmaPeak>));
   return exports;
 }
 

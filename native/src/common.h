@@ -100,5 +100,6 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
 Napi::Value SpatialMean(const Napi::CallbackInfo& info);
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
 Napi::Value Add(const Napi::CallbackInfo& info);
+Napi::Value FmaPeak(const Napi::CallbackInfo& info);
 
 }  // namespace vbn

@@ -1,6 +1,6 @@
 // Eight floats as one value (GCC vector extension: one AVX2 register with -march=native), and
 // loads and stores that work the same on a Vec8 or a plain float, so that a loop body is written
-// once for the vector part and the scalar tail.
+// once for the vector part and the scalar tail (the Winograd transforms).
 #pragma once
 
 namespace vbn {
@@ -22,10 +22,4 @@ template <typename T>
 inline T splat(float f) {
   return T{} + f;
 }
-// v where keep > 0, else 0 (the ReLU mask of a gradient).
-template <typename T>
-inline T maskPositive(T keep, T v) {
-  return keep > 0.f ? v : splat<T>(0.f);
-}
-
 }  // namespace vbn

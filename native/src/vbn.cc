@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "common.h"
-#include "simd.h"
 
 namespace vbn {
 namespace {
@@ -67,12 +66,15 @@ float* readPrefix(Args& a, int xAt, int at, View& v) {
   return a.floats(xAt, "x", length);
 }
 
-// Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`.
+// Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`. Rows
+// are a cache line apart at least, so that threads never write to the same line.
 template <typename T>
 struct PerThread {
-  PerThread(int threads, int64_t per) : per(per), data(static_cast<size_t>(threads * per)) {}
-  T* at() { return data.data() + omp_get_thread_num() * per; }
-  int64_t per;
+  static constexpr int64_t kLine = 64 / sizeof(T);
+  PerThread(int threads, int64_t per)
+      : stride((per + kLine - 1) / kLine * kLine + kLine), data(static_cast<size_t>(threads * stride)) {}
+  T* at() { return data.data() + omp_get_thread_num() * stride; }
+  int64_t stride;
   std::vector<T> data;
 };
 
@@ -87,6 +89,7 @@ void fixedOrderSums(int64_t n, int64_t C, double* out, Term term) {
     double* acc = partial.data() + k * C;
     const int64_t end = std::min(n, (k + 1) * kStatsChunk);
     for (int64_t i = k * kStatsChunk; i < end; i++)
+#pragma omp simd
       for (int64_t c = 0; c < C; c++) acc[c] += term(i, c);
   }
   std::fill(out, out + C, 0.0);
@@ -192,6 +195,7 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
           for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
           for (int64_t i = i0; i < i1; i++) {
             const float* p = xb + i * C;
+#pragma omp simd
             for (int64_t c = 0; c < C; c++) {
               float d = (p[c] - hi[c]) - lo[c];
               f1[c] += d;
@@ -219,11 +223,13 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
         const float* p = xb + i * C;
         float* q = ob + i * C;
         if (relu) {
+#pragma omp simd
           for (int64_t c = 0; c < C; c++) {
             float z = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
             q[c] = z > 0.f ? z : 0.f;
           }
         } else {
+#pragma omp simd
           for (int64_t c = 0; c < C; c++) q[c] = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
         }
       }
@@ -236,45 +242,132 @@ namespace {
 // The per-channel gradients a row contributes to the reference statistics and the affine
 // parameters, kept per row and summed in row order afterwards.
 enum RowSum { kMean, kVar, kGamma, kBeta, kRowSums };
-}  // namespace
 
-namespace {
-// One pixel's inputs to the normalization's gradient (channels c.. of [C]-vectors): dz = dy where
-// the ReLU passed it, d = (x - hi) - lo.
-struct GradTerms {
-  const float *dy, *out, *x, *hi, *lo;
-  const float* shift;  // w * dm (gradSums) or dm (gradInput)
-  const float* inv;
+// The checked arguments of vbnNormalizeGrad (see there).
+struct NormalizeGrad {
+  View v;
+  const float *dy, *x, *out, *hi, *lo, *gamma, *rw, *rowStats, *dMeanExt, *dVarExt;
   bool relu;
+  float *dx, *dMean, *dVarR, *dGamma, *dBeta;
+  int64_t statsRows;
 };
-template <typename T>
-inline T gradDz(const GradTerms& t, int64_t c) {
-  const T g = load<T>(t.dy + c);
-  return t.relu ? maskPositive<T>(load<T>(t.out + c), g) : g;
+
+bool read(Args& a, NormalizeGrad& g) {
+  g.x = readRows(a, 1, "x", 3, g.v);
+  const int64_t n = g.v.size(), C = g.v.channels;
+  g.dy = a.floats(0, "dy", n);
+  g.out = a.floats(2, "out", n);
+  g.hi = a.floats(6, "meanHi", C);
+  g.lo = a.floats(7, "meanLo", C);
+  g.gamma = a.optionalFloats(8, "gamma", C);
+  g.rw = a.floats(9, "rowWeights", g.v.rows);
+  g.rowStats = a.floats(10, "rowStats", g.v.rows * 2 * C);
+  g.relu = a.flag(11, "relu");
+  g.dx = a.floats(12, "dx", n);
+  g.dMean = a.floats(13, "dMean", C);
+  g.dVarR = a.floats(14, "dVarR", C);
+  g.dGamma = a.floats(15, "dGamma", C);
+  g.dBeta = a.floats(16, "dBeta", C);
+  g.statsRows = a.integer(17, "statsRows", 0, g.v.rows);
+  g.dMeanExt = a.optionalFloats(18, "dMeanExt", C);
+  g.dVarExt = a.optionalFloats(19, "dVarExt", C);
+  return a.ok();
 }
-template <typename T>
-inline T centred(const GradTerms& t, int64_t c) {
-  return (load<T>(t.x + c) - load<T>(t.hi + c)) - load<T>(t.lo + c);
+
+// Pass 1, per row b: the coefficients of dx = k1 dz + k2 (d - dm) + k3 into K [3, R, C], and the
+// row's contributions to dMean, dVarR, dGamma, dBeta into rowSums [R, kRowSums, C].
+void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
+  const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
+  const float *dy = g.dy, *x = g.x, *out = g.out, *hi = g.hi, *lo = g.lo;
+  const bool relu = g.relu;
+  const int threads = omp_get_max_threads();
+  PerThread<double> sdzs(threads, C), sdzxs(threads, C);
+  PerThread<float> wdms(threads, C), f1s(threads, C), f2s(threads, C);
+#pragma omp parallel num_threads(threads)
+  {
+    double *sdz = sdzs.at(), *sdzx = sdzxs.at();
+    float *wdm = wdms.at(), *f1 = f1s.at(), *f2 = f2s.at();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < R; b++) {
+      const int64_t off = b * S * C;
+      const double w = g.rw[b];
+      const float* dm = g.rowStats + (b * 2) * C;
+      const float* inv = g.rowStats + (b * 2 + 1) * C;
+      std::fill(sdz, sdz + C, 0.0);
+      std::fill(sdzx, sdzx + C, 0.0);
+      for (int64_t c = 0; c < C; c++) wdm[c] = static_cast<float>(w * dm[c]);
+      for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
+        const int64_t i1 = std::min(S, i0 + kChunk);
+        for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
+        for (int64_t i = i0; i < i1; i++) {
+          const int64_t o = off + i * C;
+#pragma omp simd
+          for (int64_t c = 0; c < C; c++) {
+            float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+            float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
+            f1[c] += dz;
+            f2[c] += dz * xhat;
+          }
+        }
+        for (int64_t c = 0; c < C; c++) {
+          sdz[c] += f1[c];
+          sdzx[c] += f2[c];
+        }
+      }
+      double* sums = rowSums + b * kRowSums * C;
+      for (int64_t c = 0; c < C; c++) {
+        double gm = g.gamma ? g.gamma[c] : 1.0;
+        double iv = inv[c];
+        double dinv = gm * sdzx[c] / iv;
+        double dvar = -0.5 * dinv * iv * iv * iv;
+        double dv = w * dvar;
+        double ddm = 2.0 * w * (1.0 - w) * dm[c] * dvar - w * gm * iv * sdz[c];
+        K[b * C + c] = static_cast<float>(gm * iv);
+        K[(R + b) * C + c] = static_cast<float>(2.0 * dv / S);
+        K[(2 * R + b) * C + c] = static_cast<float>(ddm / S);
+        sums[kVar * C + c] = (1.0 - w) * dvar;
+        sums[kMean * C + c] = -(gm * iv * sdz[c] + ddm);
+        sums[kGamma * C + c] = sdzx[c];
+        sums[kBeta * C + c] = sdz[c];
+      }
+    }
+  }
 }
-// f1 += dz, f2 += dz * xhat with xhat = (d - w dm) inv.
-template <typename T>
-inline void gradSums(const GradTerms& t, int64_t c, float* f1, float* f2) {
-  const T dz = gradDz<T>(t, c);
-  const T xhat = (centred<T>(t, c) - load<T>(t.shift + c)) * load<T>(t.inv + c);
-  store(f1 + c, load<T>(f1 + c) + dz);
-  store(f2 + c, load<T>(f2 + c) + dz * xhat);
-}
-// dx = k1 dz + k2 (d - dm) + k3, plus sa + sb d on the rows the statistics came from (sa set).
-struct GradCoefficients {
-  const float *k1, *k2, *k3, *sa, *sb;
-};
-template <typename T>
-inline void gradInput(const GradTerms& t, const GradCoefficients& k, int64_t c, float* dx) {
-  const T dz = gradDz<T>(t, c);
-  const T d = centred<T>(t, c);
-  T v = load<T>(k.k1 + c) * dz + load<T>(k.k2 + c) * (d - load<T>(t.shift + c)) + load<T>(k.k3 + c);
-  if (k.sa) v = v + load<T>(k.sa + c) + load<T>(k.sb + c) * d;
-  store(dx + c, v);
+
+// Pass 2: dx = k1 dz + k2 (d - dm) + k3, plus on rows < statsRows the statistics' own gradient
+// sa + sb d.
+void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, const float* sb) {
+  const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
+  const float *dy = g.dy, *x = g.x, *out = g.out, *hi = g.hi, *lo = g.lo;
+  float* dx = g.dx;
+  const bool relu = g.relu;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < R; b++) {
+    const int64_t off = b * S * C;
+    const float* dm = g.rowStats + (b * 2) * C;
+    const float* k1 = K + b * C;
+    const float* k2 = K + (R + b) * C;
+    const float* k3 = K + (2 * R + b) * C;
+    const bool own = b < g.statsRows;
+    for (int64_t i = 0; i < S; i++) {
+      const int64_t o = off + i * C;
+      if (own) {
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          float d = (x[o + c] - hi[c]) - lo[c];
+          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          float d = (x[o + c] - hi[c]) - lo[c];
+          dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c];
+        }
+      }
+    }
+  }
 }
 }  // namespace
 
@@ -288,116 +381,34 @@ inline void gradInput(const GradTerms& t, const GradCoefficients& k, int64_t c, 
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "vbnNormalizeGrad");
-  View v{};
-  const float* x = readRows(a, 1, "x", 3, v);
-  const float* dy = a.floats(0, "dy", v.size());
-  const float* out = a.floats(2, "out", v.size());
-  const float* hi = a.floats(6, "meanHi", v.channels);
-  const float* lo = a.floats(7, "meanLo", v.channels);
-  const float* gamma = a.optionalFloats(8, "gamma", v.channels);
-  const float* rw = a.floats(9, "rowWeights", v.rows);
-  const float* rowStats = a.floats(10, "rowStats", v.rows * 2 * v.channels);
-  const bool relu = a.flag(11, "relu");
-  float* dx = a.floats(12, "dx", v.size());
-  float* dMean = a.floats(13, "dMean", v.channels);
-  float* dVarR = a.floats(14, "dVarR", v.channels);
-  float* dGamma = a.floats(15, "dGamma", v.channels);
-  float* dBeta = a.floats(16, "dBeta", v.channels);
-  const int64_t statsRows = a.integer(17, "statsRows", 0, v.rows);
-  const float* dMeanExt = a.optionalFloats(18, "dMeanExt", v.channels);
-  const float* dVarExt = a.optionalFloats(19, "dVarExt", v.channels);
-  if (!a.ok()) return env.Undefined();
-  const int64_t C = v.channels, S = v.spatial, R = v.rows;
-  // Per-row coefficients of dx = k1 dz + k2 (d - dm) + k3, and per-row sums, filled by pass 1.
-  std::vector<float> K1(R * C), K2(R * C), K3(R * C);
+  NormalizeGrad g{};
+  if (!read(a, g)) return env.Undefined();
+  const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
+  std::vector<float> K(3 * R * C);
   std::vector<double> rowSums(R * kRowSums * C);
-  const int threads = omp_get_max_threads();
-  PerThread<double> sdzs(threads, C), sdzxs(threads, C);
-  PerThread<float> wdms(threads, C), f1s(threads, C), f2s(threads, C);
-#pragma omp parallel num_threads(threads)
-  {
-    double *sdz = sdzs.at(), *sdzx = sdzxs.at();
-    float *wdm = wdms.at(), *f1 = f1s.at(), *f2 = f2s.at();
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < R; b++) {
-      const int64_t off = b * S * C;
-      const double w = rw[b];
-      const float* dm = rowStats + (b * 2) * C;
-      const float* inv = rowStats + (b * 2 + 1) * C;
-      double* sums = rowSums.data() + b * kRowSums * C;
-      std::fill(sdz, sdz + C, 0.0);
-      std::fill(sdzx, sdzx + C, 0.0);
-      for (int64_t c = 0; c < C; c++) wdm[c] = static_cast<float>(w * dm[c]);
-      for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
-        const int64_t i1 = std::min(S, i0 + kChunk);
-        for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
-        for (int64_t i = i0; i < i1; i++) {
-          const int64_t o = off + i * C;
-          const GradTerms t{dy + o, out + o, x + o, hi, lo, wdm, inv, relu};
-          int64_t c = 0;
-          for (; c + kVec <= C; c += kVec) gradSums<Vec8>(t, c, f1, f2);
-          for (; c < C; c++) gradSums<float>(t, c, f1, f2);
-        }
-        for (int64_t c = 0; c < C; c++) {
-          sdz[c] += f1[c];
-          sdzx[c] += f2[c];
-        }
-      }
-      for (int64_t c = 0; c < C; c++) {
-        double g = gamma ? gamma[c] : 1.0;
-        double iv = inv[c];
-        double dinv = g * sdzx[c] / iv;
-        double dvar = -0.5 * dinv * iv * iv * iv;
-        double dv = w * dvar;
-        double ddm = 2.0 * w * (1.0 - w) * dm[c] * dvar - w * g * iv * sdz[c];
-        K1[b * C + c] = static_cast<float>(g * iv);
-        K2[b * C + c] = static_cast<float>(2.0 * dv / S);
-        K3[b * C + c] = static_cast<float>(ddm / S);
-        sums[kVar * C + c] = (1.0 - w) * dvar;
-        sums[kMean * C + c] = -(g * iv * sdz[c] + ddm);
-        sums[kGamma * C + c] = sdzx[c];
-        sums[kBeta * C + c] = sdz[c];
-      }
-    }
-  }
-  std::vector<double> total(kRowSums * C, 0.0);  // [kRowSums, C]
+  rowCoefficients(g, K.data(), rowSums.data());
+  std::vector<double> total(kRowSums * C, 0.0);  // [kRowSums, C], rows added in order
   for (int64_t b = 0; b < R; b++)
     for (int64_t j = 0; j < kRowSums * C; j++) total[j] += rowSums[b * kRowSums * C + j];
   const double* tMean = total.data() + kMean * C;
   const double* tVar = total.data() + kVar * C;
   // The statistics' own gradient for rows < statsRows: dMean_tot / n + dVar_tot * 2 (x - mean) / n.
   std::vector<float> sa(C, 0.f), sb(C, 0.f);
-  if (statsRows > 0) {
-    const double n = static_cast<double>(statsRows * S);
+  if (g.statsRows > 0) {
+    const double n = static_cast<double>(g.statsRows * S);
     for (int64_t c = 0; c < C; c++) {
-      double m = tMean[c] + (dMeanExt ? dMeanExt[c] : 0.0);
-      double vv = tVar[c] + (dVarExt ? dVarExt[c] : 0.0);
+      double m = tMean[c] + (g.dMeanExt ? g.dMeanExt[c] : 0.0);
+      double vv = tVar[c] + (g.dVarExt ? g.dVarExt[c] : 0.0);
       sa[c] = static_cast<float>(m / n);
       sb[c] = static_cast<float>(2.0 * vv / n);
     }
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < R; b++) {
-    const int64_t off = b * S * C;
-    const float* dm = rowStats + (b * 2) * C;
-    const float* k1 = K1.data() + b * C;
-    const float* k2 = K2.data() + b * C;
-    const float* k3 = K3.data() + b * C;
-    const bool own = b < statsRows;
-    for (int64_t i = 0; i < S; i++) {
-      const int64_t o = off + i * C;
-      const GradTerms t{dy + o, out + o, x + o, hi, lo, dm, nullptr, relu};
-      const GradCoefficients k{k1, k2, k3, own ? sa.data() : nullptr, sb.data()};
-      int64_t c = 0;
-      for (; c + kVec <= C; c += kVec) gradInput<Vec8>(t, k, c, dx + o);
-      for (; c < C; c++) gradInput<float>(t, k, c, dx + o);
-    }
-  }
+  inputGradient(g, K.data(), sa.data(), sb.data());
   for (int64_t c = 0; c < C; c++) {
-    dMean[c] = static_cast<float>(tMean[c]);
-    dVarR[c] = static_cast<float>(tVar[c]);
-    dGamma[c] = static_cast<float>(total[kGamma * C + c]);
-    dBeta[c] = static_cast<float>(total[kBeta * C + c]);
+    g.dMean[c] = static_cast<float>(tMean[c]);
+    g.dVarR[c] = static_cast<float>(tVar[c]);
+    g.dGamma[c] = static_cast<float>(total[kGamma * C + c]);
+    g.dBeta[c] = static_cast<float>(total[kBeta * C + c]);
   }
   return env.Undefined();
 }
@@ -423,6 +434,7 @@ Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
       std::fill(acc, acc + C, 0.0);
       const float* p = x + b * S * C;
       for (int64_t i = 0; i < S; i++)
+#pragma omp simd
         for (int64_t c = 0; c < C; c++) acc[c] += p[i * C + c];
       for (int64_t c = 0; c < C; c++) out[(b - from) * C + c] = static_cast<float>(acc[c] / S);
     }

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { VbnError, shapeString } from '../errors.js';
 import { registerFusedGradients } from './fused-ops.js';
+import { checkIntegerIn } from '../vbn/validate.js';
 
 /**
  * The `native` backend: TensorFlow.js' cpu backend (same tensor storage: typed arrays) with the
@@ -15,6 +16,10 @@ type F32 = Float32Array;
 type Dims = readonly number[];
 /** `[strides, padL, padR, dilations]`, each `[height, width]`. */
 type ConvAttrs = [Dims, Dims, Dims, Dims];
+/** x `[B, ..., C]` seen as `[rows = B, spatial, channels = C]`. */
+type RowView = [rows: number, spatial: number, channels: number];
+/** The reference mean as a float pair hi + lo, each `[C]`. */
+type MeanPair = [meanHi: F32, meanLo: F32];
 export interface NativeAddon {
   setThreads(n: number): number;
   info(): { onednn: string; threads: number; cachedPrimitives: number };
@@ -68,81 +73,57 @@ export interface NativeAddon {
     activation: number,
   ): void;
   /** x [B, S, C]: statistics of its first `rows` rows. */
-  vbnStats(
-    x: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    meanHi: F32,
-    meanLo: F32,
-    variance: F32,
-  ): void;
-  vbnStatsGrad(
-    x: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    meanHi: F32,
-    meanLo: F32,
-    dMean: F32,
-    dVar: F32,
-    dx: F32,
-  ): void;
+  vbnStats(x: F32, ...rest: [...RowView, ...MeanPair, variance: F32]): void;
+  vbnStatsGrad(x: F32, ...rest: [...RowView, ...MeanPair, dMean: F32, dVar: F32, dx: F32]): void;
   vbnNormalize(
     x: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    meanHi: F32,
-    meanLo: F32,
-    varR: F32,
-    gamma: F32 | null,
-    beta: F32 | null,
-    rowWeights: F32,
-    epsilon: number,
-    relu: boolean,
-    out: F32,
-    rowStats: F32,
+    ...rest: [
+      ...RowView,
+      ...MeanPair,
+      varR: F32,
+      gamma: F32 | null,
+      beta: F32 | null,
+      rowWeights: F32,
+      epsilon: number,
+      relu: boolean,
+      out: F32,
+      rowStats: F32,
+    ]
   ): void;
   vbnNormalizeGrad(
     dy: F32,
     x: F32,
     out: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    meanHi: F32,
-    meanLo: F32,
-    gamma: F32 | null,
-    rowWeights: F32,
-    rowStats: F32,
-    relu: boolean,
-    dx: F32,
-    dMean: F32,
-    dVarR: F32,
-    dGamma: F32,
-    dBeta: F32,
-    statsRows: number,
-    dMeanExt: F32 | null,
-    dVarExt: F32 | null,
+    ...rest: [
+      ...RowView,
+      ...MeanPair,
+      gamma: F32 | null,
+      rowWeights: F32,
+      rowStats: F32,
+      relu: boolean,
+      dx: F32,
+      dMean: F32,
+      dVarR: F32,
+      dGamma: F32,
+      dBeta: F32,
+      statsRows: number,
+      dMeanExt: F32 | null,
+      dVarExt: F32 | null,
+    ]
   ): void;
-  spatialMean(
-    x: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    out: F32,
-    fromRow: number,
-  ): void;
-  spatialMeanGrad(
-    dy: F32,
-    rows: number,
-    spatial: number,
-    channels: number,
-    dx: F32,
-    fromRow: number,
-  ): void;
+  spatialMean(x: F32, ...rest: [...RowView, out: F32, fromRow: number]): void;
+  spatialMeanGrad(dy: F32, ...rest: [...RowView, dx: F32, fromRow: number]): void;
   add(a: F32, b: F32, out: F32, n: number): void;
+  /** `rounds` rounds of 10 vector FMA chains per thread. */
+  fmaPeak(rounds: number): FmaCeiling & { seconds: number };
+}
+
+/** The fp32 fused multiply-add throughput of this machine at a thread count. */
+export interface FmaCeiling {
+  gflops: number;
+  threads: number;
+  /** The vector instructions measured, e.g. `AVX2 FMA`. */
+  isa: string;
 }
 
 const ADDON_PATH = fileURLToPath(
@@ -537,11 +518,17 @@ function matmul(
 
 let registered = false;
 
+/** The most OpenMP threads the engine takes (the addon refuses more). */
+export const MAX_THREADS = 256;
+
 /**
  * Registers the `native` backend; null when ready, else the reason it cannot be used.
  * `threads` sets oneDNN/OpenMP threads (default: OMP_NUM_THREADS or all cores).
  */
 export async function registerNativeBackend(threads?: number): Promise<string | null> {
+  if (threads !== undefined) {
+    checkIntegerIn('useBackend', 'threads', threads, 1, MAX_THREADS, 'native engine threads');
+  }
   const a = loadAddon();
   if (!a) return loadProblem;
   if (threads) a.setThreads(threads);
@@ -563,6 +550,23 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
   registerFusedGradients();
   registered = true;
   return null;
+}
+
+/**
+ * This machine's fp32 FMA ceiling with `threads` threads, measured by the engine (-march=native):
+ * the best of `runs` runs of about 0.05 s (other load on a shared machine only lowers a run).
+ * Null without the engine. Leaves the engine at `threads` threads.
+ */
+export function measureFmaCeiling(threads: number, runs = 5): FmaCeiling | null {
+  const a = loadAddon();
+  if (!a) return null;
+  a.setThreads(threads);
+  let best = a.fmaPeak(2e7);
+  for (let i = 1; i < runs; i++) {
+    const r = a.fmaPeak(2e7);
+    if (r.gflops > best.gflops) best = r;
+  }
+  return { gflops: best.gflops, threads: best.threads, isa: best.isa };
 }
 
 /** Version and thread count of the loaded engine, or null. */

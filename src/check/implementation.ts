@@ -2,27 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { VbnError, shapeString } from '../errors.js';
-import type { Strategy } from '../model/config.js';
 import type { ParamTensors, VbnNet } from '../model/net.js';
+import type { Implementation } from './builtin.js';
+
+export { builtinImplementation, type Implementation } from './builtin.js';
 import { virtualBatchNormConcatenated } from '../vbn/concatenated.js';
 import { referenceBatchNorm, virtualBatchNorm } from '../vbn/normalize.js';
 import { referenceStatistics } from '../vbn/statistics.js';
-
-/**
- * One implementation of the network under comparison: logits `[B, K]` for `inputs` against
- * `reference`, from parameters by name. It may fill `record` with named activations (the built-in
- * strategies record `block0`, `block1`, ...), which lets a report name the first block where two
- * implementations part.
- */
-export interface Implementation {
-  name: string;
-  apply(
-    params: ParamTensors,
-    reference: tf.Tensor,
-    inputs: tf.Tensor,
-    record?: Record<string, tf.Tensor>,
-  ): tf.Tensor;
-}
 
 /** What a user module's apply receives as its fourth argument, so it needs no imports. */
 export const MODULE_LIBRARY = {
@@ -32,14 +18,6 @@ export const MODULE_LIBRARY = {
   referenceBatchNorm,
   virtualBatchNormConcatenated,
 };
-
-export function builtinImplementation(net: VbnNet, strategy: Strategy): Implementation {
-  return {
-    name: strategy,
-    apply: (params, reference, inputs, record) =>
-      net.apply(params, reference, inputs, { strategy, record }),
-  };
-}
 
 /** Parameters seen through a guard: asking for one the network lacks is a clear error. */
 function guarded(params: ParamTensors, owner: string): ParamTensors {

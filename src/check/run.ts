@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tfSeed } from '../util/random.js';
-import { useBackend, type BackendName } from '../backend/select.js';
 import type { VbnNet } from '../model/net.js';
 import { computeLoss } from '../train/losses.js';
 import { compare, type Agreement, type Tolerance } from './compare.js';
 import { finiteDifferences, float64Run, type CheckData, type ParamValues } from './float64.js';
-import type { Implementation } from './implementation.js';
+import type { Implementation } from './builtin.js';
 
 /** Default tolerances; the README explains each. */
 export const CHECK_TOLERANCES = {
@@ -29,7 +28,12 @@ export interface CheckOptions {
   /** A smaller instance for finite differences (same network, fewer and smaller images). */
   smallData: CheckData;
   /** Backends to run on; the first is the reference for cross-backend rows (cpu when present). */
-  backends: BackendName[];
+  backends: string[];
+  /**
+   * Makes a backend active. Default `tf.setBackend` (the backend must be registered already);
+   * `prepareCheck` passes Node's `useBackend`, the web page the browser's.
+   */
+  switchBackend?: (name: string) => Promise<unknown>;
   /** Optimizer steps of the trajectory comparison (Adam). Default 20. */
   steps?: number;
   /** Learning rate of the trajectory. Default 0.01. */
@@ -205,12 +209,17 @@ function compareParameters(
   return first ? { ...all, message: `${all.message} (first: ${first})` } : all;
 }
 
+async function setBackendOrThrow(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialize`);
+}
+
 /** Runs every comparison and returns the table. */
 export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const tol = o.tolerance ?? CHECK_TOLERANCES.relNorm;
   const steps = o.steps ?? 20;
   const lr = o.lr ?? 0.01;
   const seed = o.seed ?? 0;
+  const switchBackend = o.switchBackend ?? setBackendOrThrow;
   const names = o.net.parameterNames;
   const rows: CheckRow[] = [];
   const divergence: string[] = [];
@@ -229,7 +238,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   > = {};
 
   for (const backend of o.backends) {
-    await useBackend(backend);
+    await switchBackend(backend);
     const vars = variables(o.params);
     let ea: Evaluated;
     let eb: Evaluated;
@@ -353,7 +362,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   const coords = pickCoordinates(o.params, names, seed);
   const small = toChannelsLast(o.net, o.smallData);
   const fd = finiteDifferences(o.net.config, o.params, small, coords);
-  await useBackend(base);
+  await switchBackend(base);
   const agreesWith64: Record<string, boolean> = {};
   for (const side of ['a', 'b'] as const) {
     const impl = side === 'a' ? o.a : o.b;

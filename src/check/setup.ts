@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends, type BackendName } from '../backend/select.js';
+import { availableBackends, useBackend, type BackendName } from '../backend/select.js';
 import { VbnError } from '../errors.js';
 import type { VbnNetConfig } from '../model/config.js';
 import { createVbnNet, type VbnNet } from '../model/net.js';
@@ -126,6 +126,7 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
     data,
     smallData,
     backends,
+    switchBackend: (name) => useBackend(name as BackendName),
     steps: s.steps,
     lr: s.lr,
     tolerance: s.tolerance,

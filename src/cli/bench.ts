@@ -10,6 +10,8 @@ import { VbnError } from '../errors.js';
 import { convOut, resolveNetConfig, type ResolvedNetConfig } from '../model/config.js';
 import { createVbnNet } from '../model/net.js';
 import { trainStep } from '../train/step.js';
+import { measureFmaCeiling, type FmaCeiling } from '../backend/native.js';
+import { profileStep, type PassTimes } from './bench-profile.js';
 import { tfSeed } from '../util/random.js';
 import type { CliContext } from './context.js';
 import { networkFlags } from './flags.js';
@@ -29,6 +31,7 @@ interface BenchConfig {
   mode: 'virtual' | 'reference';
   strategy: 'concat' | 'two-pass';
   steps: number;
+  profile: boolean;
 }
 
 interface Timing {
@@ -37,6 +40,8 @@ interface Timing {
   median: number;
   times: number[];
   peakRssMB: number;
+  /** One more step under tf.profile, split by pass (with --profile). */
+  profile?: PassTimes;
   note?: string;
 }
 
@@ -97,6 +102,7 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
     median: sorted[Math.floor(sorted.length / 2)],
     times,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
+    ...(cfg.profile ? { profile: await profileStep(step) } : {}),
   };
 }
 
@@ -130,6 +136,7 @@ function childArgs(cfg: BenchConfig): string[] {
     cfg.strategy,
     '--steps',
     String(cfg.steps),
+    ...(cfg.profile ? ['--profile'] : []),
   ];
 }
 
@@ -188,6 +195,10 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)
     .option('--threads <n>', 'threads for native and PyTorch (default: all cores)', integer(1))
     .option('--no-torch', 'skip the PyTorch comparison')
+    .option(
+      '--profile',
+      'one more step per backend split by pass: forward, backward-data, backward-weights, VBN, other',
+    )
     .option('--child', 'internal: time one backend in this process')
     .option('--json', 'print the results as one JSON object')
     .option('--debug', 'show stack traces');
@@ -211,6 +222,7 @@ export function benchCommand(ctx: CliContext): Command {
       mode: net.mode,
       strategy: (flags.strategy as 'concat' | undefined) ?? TRAIN_DEFAULTS.strategy,
       steps: flags.steps as number,
+      profile: Boolean(flags.profile),
     };
     const threads = (flags.threads as number | undefined) ?? availableParallelism();
     if (flags.child) {
@@ -226,6 +238,8 @@ export function benchCommand(ctx: CliContext): Command {
       }
     }
     const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    if (!flags.json) ctx.note(`measuring the fp32 FMA ceiling (${threads} threads)...`);
+    const ceiling = measureFmaCeiling(threads);
     const results: Timing[] = [];
     for (const b of backends) {
       if (!flags.json) ctx.note(`timing ${b}...`);
@@ -259,43 +273,68 @@ export function benchCommand(ctx: CliContext): Command {
       ...r,
       imagesPerSecond: cfg.batchSize / r.best,
       convGflops: flops / r.best / 1e9,
+      percentOfPeak: ceiling ? (100 * flops) / r.best / 1e9 / ceiling.gflops : null,
       speedupVsTorch: torch && Number.isFinite(torch.best) ? torch.best / r.best : null,
     }));
-    const summary = {
+    const summary: BenchSummary = {
       config: { ...cfg, threads, convGflopPerStep: flops / 1e9 },
       results: rows,
-      machine: { cores: availableParallelism(), node: process.version },
+      machine: { cores: availableParallelism(), node: process.version, fmaCeiling: ceiling },
     };
-    if (flags.json) {
-      ctx.out(JSON.stringify(summary));
-      return;
-    }
-    ctx.out(
-      `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${(flops / 1e9).toFixed(1)} GFLOP of convolution per step; ${threads} threads; best and median of ${cfg.steps} steps after 1 warm-up`,
-    );
-    const header = [
-      'backend',
-      's/step best',
-      'median',
-      'images/s',
-      'peak RSS',
-      'conv GFLOP/s',
-      'vs PyTorch',
-    ];
-    const fmt = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
-    const body = rows.map((r) => [
-      r.backend,
-      fmt(r.best, 3),
-      fmt(r.median, 3),
-      fmt(r.imagesPerSecond, 1),
-      Number.isFinite(r.peakRssMB) ? `${(r.peakRssMB / 1024).toFixed(2)} GB` : '-',
-      fmt(r.convGflops, 1),
-      r.speedupVsTorch !== null && Number.isFinite(r.speedupVsTorch)
-        ? `${r.speedupVsTorch.toFixed(2)}x`
-        : '-',
-    ]);
-    for (const line of formatTable(header, body)) ctx.out(line);
-    for (const r of rows) if (r.note) ctx.out(`${r.backend}: ${r.note}`);
+    if (flags.json) ctx.out(JSON.stringify(summary));
+    else for (const line of benchReport(summary)) ctx.out(line);
   });
   return cmd;
+}
+
+interface BenchRow extends Timing {
+  imagesPerSecond: number;
+  convGflops: number;
+  percentOfPeak: number | null;
+  speedupVsTorch: number | null;
+}
+
+interface BenchSummary {
+  config: BenchConfig & { threads: number; convGflopPerStep: number };
+  results: BenchRow[];
+  machine: { cores: number; node: string; fmaCeiling: FmaCeiling | null };
+}
+
+const fmt = (v: number | null | undefined, d = 2) =>
+  v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-';
+
+/** The text report: the step, the FMA ceiling, one row per backend, and the profile when asked. */
+export function benchReport({ config: cfg, results, machine }: BenchSummary): string[] {
+  const peak = machine.fmaCeiling;
+  const lines = [
+    `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${cfg.convGflopPerStep.toFixed(1)} GFLOP of convolution per step; ${cfg.threads} threads; best and median of ${cfg.steps} steps after 1 warm-up`,
+    peak
+      ? `fp32 FMA ceiling: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.threads} threads, ${peak.isa}, best of 5 runs by the native engine); % of peak = conv GFLOP/s of the best step / ceiling`
+      : 'fp32 FMA ceiling: unknown (measured by the native engine, which is not built here)',
+  ];
+  const header = ['backend', 's/step best', 'median', 'images/s', 'peak RSS', 'conv GFLOP/s'];
+  const body = results.map((r) => [
+    r.backend,
+    fmt(r.best, 3),
+    fmt(r.median, 3),
+    fmt(r.imagesPerSecond, 1),
+    Number.isFinite(r.peakRssMB) ? `${(r.peakRssMB / 1024).toFixed(2)} GB` : '-',
+    fmt(r.convGflops, 1),
+    r.percentOfPeak === null ? '-' : `${fmt(r.percentOfPeak, 1)}%`,
+    r.speedupVsTorch === null ? '-' : `${fmt(r.speedupVsTorch)}x`,
+  ]);
+  lines.push(...formatTable([...header, '% of peak', 'vs PyTorch'], body));
+  for (const r of results) if (r.note) lines.push(`${r.backend}: ${r.note}`);
+  const profiled = results.filter((r) => r.profile);
+  if (profiled.length) {
+    lines.push(
+      '',
+      'seconds of one profiled step by pass (other: every other kernel and the JS between):',
+    );
+    const passes = ['forward', 'backwardData', 'backwardWeights', 'vbn', 'other', 'step'] as const;
+    const names = ['forward', 'backward-data', 'backward-weights', 'VBN', 'other', 'step'];
+    const table = profiled.map((r) => [r.backend, ...passes.map((p) => fmt(r.profile![p], 3))]);
+    lines.push(...formatTable(['backend', ...names], table));
+  }
+  return lines;
 }

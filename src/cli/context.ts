@@ -6,6 +6,8 @@ export interface CliContext {
   note(line: string): void;
   /** True once SIGINT/SIGTERM arrived. */
   stopRequested(): boolean;
+  /** What the first Ctrl-C says (default: the training loop's 'stopping after this step'). */
+  setStopNote(line: string): void;
   setExitCode(code: number): void;
 }
 

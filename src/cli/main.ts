@@ -7,6 +7,7 @@ import type { CliContext } from './context.js';
 import { evalCommand } from './eval.js';
 import { trainCommand } from './train.js';
 import { extraCommands } from './extra.js';
+import { webCommand } from './web.js';
 
 function packageVersion(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -18,10 +19,11 @@ export async function run(argv: string[]): Promise<number> {
   tf.enableProdMode(); // silences tfjs' console banner; checks vbn needs are its own
   let exitCode = 0;
   let stop = false;
+  let stopNote = 'stopping after this step (Ctrl-C again to abort)...';
   const onSignal = () => {
     if (stop) process.exit(130); // a second Ctrl-C stops at once
     stop = true;
-    process.stderr.write('stopping after this step (Ctrl-C again to abort)...\n');
+    process.stderr.write(stopNote + '\n');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -29,6 +31,7 @@ export async function run(argv: string[]): Promise<number> {
     out: (line) => process.stdout.write(line + '\n'),
     note: (line) => process.stderr.write(line + '\n'),
     stopRequested: () => stop,
+    setStopNote: (line) => (stopNote = line),
     setExitCode: (c) => (exitCode = c),
   };
   const program = new Command('vbn')
@@ -40,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
   program.addCommand(trainCommand(ctx));
   program.addCommand(evalCommand(ctx));
   for (const c of extraCommands(ctx)) program.addCommand(c);
+  program.addCommand(webCommand(ctx));
   for (const c of program.commands) c.exitOverride();
   const debug = argv.includes('--debug');
   try {

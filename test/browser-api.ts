@@ -1,0 +1,29 @@
+/** What test/browser/harness.ts exposes as `globalThis.harness` in the page (checked on both sides). */
+export interface AgreementResult {
+  rows: { stage: string; ok: boolean; relNorm: number; message: string }[];
+  /** 'backend compared check' of every agreement row. */
+  stages: string[];
+  parameterNames: readonly string[];
+}
+
+export interface TrainResult {
+  backend: string;
+  losses: number[];
+  /** Tensors alive after minus before. */
+  leaked: number;
+}
+
+export interface HarnessApi {
+  /** The engine right after `import 'vbn'`: active backend and registered backends. */
+  afterImport: { backendName: string | null; registered: string[] };
+  agreement(backend: string, tolerance: number): Promise<AgreementResult>;
+  /** Agreement rows when the network is 0.1% off on `backend` (a planted kernel bug). */
+  plantedBackendBug(backend: string): Promise<{ check: string; compared: string; ok: boolean }[]>;
+  train(backend: string, steps: number): Promise<TrainResult>;
+  /** ms of each timed training step of the page's session (28x28, reference = batch). */
+  timeSteps(backend: string, filters: number[], batch: number, steps: number): Promise<number[]>;
+  useBackend(name: string): Promise<string>;
+}
+
+/** The page's global object as `page.evaluate` callbacks see it (the cast is erased in the page). */
+export type Harnessed = { harness: HarnessApi };
