@@ -275,14 +275,16 @@ void WinogradPlan::gradTransform(const float* dy, int64_t t0, int64_t nt, float*
 
 // dw [3, 3, Ci, Co] = sum over tiles of G^T (V (.) Z) G, with V = B^T d B of x and Z = A e A^T of dy:
 // the adjoint of the forward transforms. The tiles are cut into a number of chunks fixed by the
-// shape; each chunk sums its tiles' products in float, in tile order, into its own partial
+// shape (never by the thread count); each chunk sums its tiles' products in float, in tile order, into its own partial
 // [16, Ci, coPad]; the partials are added in chunk order in double (the same bits at any thread
 // count).
 void WinogradPlan::filterGradient(const float* x, const float* dy, float* dw) {
   const int64_t ci = s_.ci, co = s_.co, nb = tileRows_;
   const int64_t blocks = (tiles_ + nb - 1) / nb;
-  const int64_t chunks = std::clamp<int64_t>((blocks + 63) / 64, 1, 256);
   const int64_t per = 16 * ci * coPad_, perThread = 16 * nb * (ci + coPad_);
+  // About 64 blocks per chunk; at most 256 chunks and 64 MiB of partials (wide layers).
+  const int64_t maxChunks = std::clamp<int64_t>((int64_t(16) << 20) / per, 1, 256);
+  const int64_t chunks = std::clamp<int64_t>((blocks + 63) / 64, 1, maxChunks);
   partial_.resize(chunks * per);
   float* scratch = scratch_.data();
   float* partial = partial_.data();
