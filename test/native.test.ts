@@ -123,6 +123,17 @@ describeNative('native kernels against the cpu backend', () => {
     }
   });
 
+  it('fused VBN layer with 8 and 19 channels (the 8-wide vector loops of the kernels and their tails) agrees with the composed ops on cpu', async () => {
+    const r = await runCheck(
+      await prepareCheck({
+        backends: ['cpu', 'native'],
+        steps: 2,
+        network: { mode: 'virtual', filters: [8, 19] },
+      }),
+    );
+    expect(r.rows.filter((x) => !x.ok).map((x) => `${x.backend} ${x.message}`)).toEqual([]);
+  });
+
   it('fused VBN stays accurate for features with mean 1e4 and std 1 where plain float32 two-pass statistics fail', async () => {
     await useBackend('native');
     const [n, b, h, c] = [4, 3, 5, 3];

@@ -114,6 +114,11 @@ int64_t Args::integer(size_t i, const char* name, int64_t lo, int64_t hi) {
   return static_cast<int64_t>(d);
 }
 
+int64_t Args::optionalInteger(size_t i, const char* name, int64_t lo, int64_t hi, int64_t absent) {
+  if (!ok_) return absent;
+  return info_[i].IsUndefined() ? absent : integer(i, name, lo, hi);
+}
+
 bool Args::flag(size_t i, const char* name) {
   if (!ok_) return false;
   Napi::Value v = info_[i];

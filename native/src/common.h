@@ -38,6 +38,8 @@ class Args {
   // The length of a Float32Array argument (0 after an error).
   int64_t floatsLength(size_t i, const char* name);
   int64_t integer(size_t i, const char* name, int64_t lo, int64_t hi);
+  // The same, or `absent` when the argument is undefined.
+  int64_t optionalInteger(size_t i, const char* name, int64_t lo, int64_t hi, int64_t absent);
   // A finite number > 0.
   double positive(size_t i, const char* name);
   bool flag(size_t i, const char* name);

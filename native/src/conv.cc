@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "winograd.h"
 
 namespace vbn {
 using namespace dnnl;
@@ -90,10 +91,13 @@ primitive_attr userScratchpad() {
 std::unordered_map<std::string, std::unique_ptr<Fwd>> fwdCache;
 std::unordered_map<std::string, std::unique_ptr<BwdData>> bwdDataCache;
 std::unordered_map<std::string, std::unique_ptr<BwdWeights>> bwdWeightsCache;
+std::unordered_map<std::string, std::unique_ptr<WinogradPlan>> winogradCache;
 
 }  // namespace
 
-size_t convCacheSize() { return fwdCache.size() + bwdDataCache.size() + bwdWeightsCache.size(); }
+size_t convCacheSize() {
+  return fwdCache.size() + bwdDataCache.size() + bwdWeightsCache.size() + winogradCache.size();
+}
 
 namespace {
 // The checked arguments common to the three conv entry points, in JS order:
@@ -136,10 +140,44 @@ bool readConv(Args& a, ConvCall& c, const int (&roles)[3], const char* const (&n
   }
   return a.ok();
 }
+
+// The `algorithm` argument of conv2d and conv2dBackpropInput.
+enum Algorithm : int64_t { kAuto = 0, kDirect = 1, kWinograd = 2 };
+
+bool winogradApplies(const ConvCall& c) {
+  return c.w[0] == 3 && c.w[1] == 3 && c.s[0] == 1 && c.s[1] == 1 && c.d[0] == 1 && c.d[1] == 1;
+}
+
+// kAuto uses Winograd where it measured faster than oneDNN's direct convolution: at least 16
+// channels on each side and 512 channel pairs (16->32 and up; docs/performance.md,
+// bench/winograd-rates.mjs). Below that the transforms cost more than the products save.
+bool winogradPays(int64_t in, int64_t out) { return in >= 16 && out >= 16 && in * out >= 512; }
+
+// Reads the optional algorithm argument; true when the call is to use Winograd.
+bool useWinograd(Args& a, size_t i, const ConvCall& c, int64_t in, int64_t out) {
+  int64_t algo = a.optionalInteger(i, "algorithm", kAuto, kWinograd, kAuto);
+  if (algo == kWinograd) {
+    a.require(winogradApplies(c), "the Winograd algorithm needs a 3x3 filter, stride 1 and dilation 1 (filter shape " +
+                                      shapeString(c.w) + ", strides " + shapeString(c.s) + ", dilations " +
+                                      shapeString(c.d) + ")");
+  }
+  if (!a.ok() || algo == kDirect) return false;
+  return algo == kWinograd || (winogradApplies(c) && winogradPays(in, out));
+}
+
+WinogradPlan& winogradFor(const WinogradShape& s, const char* tag) {
+  std::string k = key({{s.batch, s.h, s.w, s.ci, s.ho, s.wo, s.co, s.padT, s.padL}}, tag);
+  auto it = winogradCache.find(k);
+  if (it == winogradCache.end()) {
+    it = winogradCache.emplace(k, std::make_unique<WinogradPlan>(s, omp_get_max_threads())).first;
+  }
+  return *it->second;
+}
 }  // namespace
 
-// conv2d(x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null, activation)
-// activation: 0 linear, 1 relu, 2 relu6.
+// conv2d(x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null, activation,
+// algorithm?) activation: 0 linear, 1 relu, 2 relu6; algorithm: 0 or undefined auto, 1 oneDNN
+// direct, 2 Winograd F(2x2, 3x3).
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "conv2d");
@@ -147,7 +185,13 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   if (!readConv(a, c, {0, 1, 2}, {"x", "xShape", "w", "wShape", "out", "outShape"})) return env.Undefined();
   float* bias = a.optionalFloats(10, "bias", c.w[3]);
   int act = static_cast<int>(a.integer(11, "activation", 0, 2));
+  bool winograd = a.ok() && useWinograd(a, 12, c, c.x[3], c.w[3]);
   if (!a.ok()) return env.Undefined();
+  if (winograd) {
+    WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
+    winogradFor(s, "wfwd").run(c.data[0], c.data[1], FilterSource::kHwio, bias, act, c.data[2]);
+    return env.Undefined();
+  }
   bool hasBias = bias != nullptr;
   ConvGeometry g = geometry(c.x, c.w, c.y, c.s, c.pl, c.pr, c.d);
   std::string k = key({c.x, c.w, c.y, c.s, c.pl, c.pr, c.d, {hasBias ? 1 : 0, act}}, "fwd");
@@ -176,12 +220,21 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations)
+// conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations, algorithm?)
+// With stride 1 this is a forward convolution of dy with the rotated filter, channels swapped and
+// pads 2 - pad: Winograd applies to it as to the forward pass.
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "conv2dBackpropInput");
   ConvCall c;
   if (!readConv(a, c, {2, 1, 0}, {"dy", "dyShape", "w", "wShape", "dx", "dxShape"})) return env.Undefined();
+  bool winograd = useWinograd(a, 10, c, c.y[3], c.x[3]);
+  if (!a.ok()) return env.Undefined();
+  if (winograd) {
+    WinogradShape s{c.y[0], c.y[1], c.y[2], c.y[3], c.x[1], c.x[2], c.x[3], 2 - c.pl[0], 2 - c.pl[1]};
+    winogradFor(s, "wbwdd").run(c.data[2], c.data[1], FilterSource::kRotatedSwapped, nullptr, 0, c.data[0]);
+    return env.Undefined();
+  }
   ConvGeometry g = geometry(c.x, c.w, c.y, c.s, c.pl, c.pr, c.d);
   std::string k = key({c.y, c.w, c.x, c.s, c.pl, c.pr, c.d}, "bwdd");
   auto it = bwdDataCache.find(k);
@@ -248,12 +301,20 @@ int64_t chunkImages(const std::vector<int64_t>& xs, const std::vector<int64_t>& 
 }
 }  // namespace
 
-// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations)
+// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations, algorithm?)
+// algorithm as in conv2d (Winograd: the adjoint of its forward transforms).
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "conv2dBackpropFilter");
   ConvCall c;
   if (!readConv(a, c, {0, 2, 1}, {"x", "xShape", "dy", "dyShape", "dw", "dwShape"})) return env.Undefined();
+  bool winograd = useWinograd(a, 10, c, c.x[3], c.w[3]);
+  if (!a.ok()) return env.Undefined();
+  if (winograd) {
+    WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
+    winogradFor(s, "wbwdw").filterGradient(c.data[0], c.data[2], c.data[1]);
+    return env.Undefined();
+  }
   const auto &xs = c.x, &dys = c.y, &ws = c.w, &s = c.s, &pl = c.pl, &pr = c.pr, &d = c.d;
   const int64_t batch = xs[0];
   const int64_t chunk = chunkImages(xs, dys);

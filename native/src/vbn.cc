@@ -303,7 +303,8 @@ void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
           const int64_t o = off + i * C;
 #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
-            float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+            const float g = dy[o + c], y = out[o + c];  // both loaded: a blend, no masked load
+            const float dz = (!relu | (y > 0.f)) ? g : 0.f;
             float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
             f1[c] += dz;
             f2[c] += dz * xhat;
@@ -354,14 +355,16 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
       if (own) {
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          const float g = dy[o + c], y = out[o + c];
+          const float dz = (!relu | (y > 0.f)) ? g : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
           dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
         }
       } else {
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
-          float dz = (!relu || out[o + c] > 0.f) ? dy[o + c] : 0.f;
+          const float g = dy[o + c], y = out[o + c];
+          const float dz = (!relu | (y > 0.f)) ? g : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
           dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c];
         }

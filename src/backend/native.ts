@@ -24,7 +24,10 @@ export interface NativeAddon {
   setThreads(n: number): number;
   info(): { onednn: string; threads: number; cachedPrimitives: number };
   keepFreedMemory(): boolean;
-  /** Shapes NHWC / HWIO; activation 0 linear, 1 relu, 2 relu6. */
+  /**
+   * Shapes NHWC / HWIO; activation 0 linear, 1 relu, 2 relu6; algorithm 0 (or left out) automatic,
+   * 1 oneDNN direct, 2 Winograd F(2x2, 3x3) (3x3 filters, stride 1, dilation 1 only).
+   */
   conv2d(
     x: F32,
     xShape: Dims,
@@ -32,8 +35,9 @@ export interface NativeAddon {
     wShape: Dims,
     out: F32,
     outShape: Dims,
-    ...rest: [...ConvAttrs, bias: F32 | null, activation: number]
+    ...rest: [...ConvAttrs, bias: F32 | null, activation: number, algorithm?: number]
   ): void;
+  /** algorithm as in conv2d. */
   conv2dBackpropInput(
     dy: F32,
     dyShape: Dims,
@@ -41,8 +45,9 @@ export interface NativeAddon {
     wShape: Dims,
     dx: F32,
     dxShape: Dims,
-    ...attrs: ConvAttrs
+    ...attrs: [...ConvAttrs, algorithm?: number]
   ): void;
+  /** algorithm as in conv2d. */
   conv2dBackpropFilter(
     x: F32,
     xShape: Dims,
@@ -50,7 +55,7 @@ export interface NativeAddon {
     dyShape: Dims,
     dw: F32,
     dwShape: Dims,
-    ...attrs: ConvAttrs
+    ...attrs: [...ConvAttrs, algorithm?: number]
   ): void;
   /** a [batchA, m, k] (or [batchA, k, m] transposed) times b [batchB, k, n]; activation 0 or 1 (relu). */
   matmul(

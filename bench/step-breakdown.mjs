@@ -1,0 +1,114 @@
+// Per-layer, per-pass breakdown of one training step (tf.profile of the step after a warm-up):
+//   node bench/step-breakdown.mjs [imageSize=256] [mode=virtual] [ceilingGflops=229.5] [filters=16,32,64]
+// Seed scale by default: 32 inputs + 32 reference images, 3x3 stride-1 'valid' convolutions,
+// concat strategy, softmax cross-entropy, Adam. Each kernel call is grouped by kernel name and input
+// shapes; convolutions get their FLOPs (2 * B * Ho * Wo * 9 * Ci * Co per pass, the direct count
+// whatever the algorithm) and rate as a % of the FMA ceiling (bash ../shared/tools/fma-peak.sh);
+// every row gets the bytes its inputs and outputs occupy (a lower bound on the memory traffic).
+// Pass: forward, backward-data, backward-weights, VBN (VbnLayer and its gradient), other.
+import * as tf from '@tensorflow/tfjs-core';
+import * as vbn from 'vbn';
+
+const [size = '256', mode = 'virtual', ceilingArg = '229.5', filtersArg = '16,32,64'] =
+  process.argv.slice(2);
+const s = Number(size);
+const ceiling = Number(ceilingArg);
+await vbn.useBackend('native');
+tf.enableProdMode();
+const net = vbn.createVbnNet({
+  inputShape: [s, s, 1],
+  filters: filtersArg.split(',').map(Number),
+  mode,
+});
+const p = net.init(1);
+const R = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 5);
+const X = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 6);
+const y = tf.tensor1d(
+  Array.from({ length: 32 }, (_, i) => i % 2),
+  'int32',
+);
+const opt = tf.train.adam(1e-3);
+const step = () =>
+  vbn.trainStep(net, p, opt, R, X, y, { strategy: 'concat', loss: 'softmax-cross-entropy' });
+step();
+const t0 = performance.now();
+const u0 = process.cpuUsage();
+step();
+const u1 = process.cpuUsage(u0);
+const wall = (performance.now() - t0) / 1000;
+const prof = await tf.profile(step);
+
+const PASS = {
+  Conv2D: 'forward',
+  FusedConv2D: 'forward',
+  Conv2DBackpropInput: 'backward-data',
+  Conv2DBackpropFilter: 'backward-weights',
+  VbnLayer: 'VBN',
+  VbnLayerGrad: 'VBN',
+};
+const count = (shape) => shape.reduce((a, b) => a * b, 1);
+/** Direct-convolution FLOPs from the shapes of one conv kernel call (NHWC / HWIO). */
+function flops(name, ins, outs) {
+  const [x, w, yy] =
+    name === 'Conv2DBackpropInput'
+      ? [outs[0], ins[1], ins[0]]
+      : name === 'Conv2DBackpropFilter'
+        ? [ins[0], outs[0], ins[1]]
+        : [ins[0], ins[1], outs[0]];
+  return 2 * yy[0] * yy[1] * yy[2] * w[0] * w[1] * x[3] * yy[3];
+}
+const rows = new Map();
+for (const k of prof.kernels) {
+  const ins = k.inputShapes.filter(Boolean);
+  const outs = k.outputShapes.filter(Boolean);
+  const key = `${k.name} ${JSON.stringify(ins[0] ?? [])}`;
+  const r = rows.get(key) ?? {
+    name: k.name,
+    shape: ins[0] ?? [],
+    ms: 0,
+    calls: 0,
+    flops: 0,
+    bytes: 0,
+  };
+  r.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+  r.calls++;
+  if (k.name.startsWith('Conv2D') || k.name === 'FusedConv2D') r.flops += flops(k.name, ins, outs);
+  r.bytes += 4 * [...ins, ...outs].reduce((a, sh) => a + count(sh), 0);
+  rows.set(key, r);
+}
+const total = { forward: 0, 'backward-data': 0, 'backward-weights': 0, VBN: 0, other: 0 };
+const convFlops = { forward: 0, 'backward-data': 0, 'backward-weights': 0 };
+console.log(
+  `image ${s}, mode ${mode}, FMA ceiling ${ceiling} GFLOP/s; step ${wall.toFixed(2)} s wall, user ${(u1.user / 1e6).toFixed(2)} s, system ${(u1.system / 1e6).toFixed(2)} s`,
+);
+console.log(
+  '| pass | kernel | first input shape | calls | ms | GFLOP | GFLOP/s | % of ceiling | GB in+out |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of [...rows.values()].sort((a, b) => b.ms - a.ms)) {
+  const pass = PASS[r.name] ?? 'other';
+  total[pass] += r.ms;
+  if (r.flops) convFlops[pass] += r.flops;
+  if (r.ms < 20) continue;
+  const gf = r.flops / 1e9;
+  const rate = r.flops ? gf / (r.ms / 1e3) : 0;
+  console.log(
+    `| ${pass} | ${r.name} | [${r.shape.join(',')}] | ${r.calls} | ${r.ms.toFixed(0)} | ${r.flops ? gf.toFixed(1) : '-'} | ${r.flops ? rate.toFixed(0) : '-'} | ${r.flops ? ((100 * rate) / ceiling).toFixed(0) + '%' : '-'} | ${(r.bytes / 1e9).toFixed(2)} |`,
+  );
+}
+console.log('\n| pass | ms | GFLOP | GFLOP/s | % of ceiling |');
+console.log('| --- | --- | --- | --- | --- |');
+for (const [pass, ms] of Object.entries(total)) {
+  const gf = (convFlops[pass] ?? 0) / 1e9;
+  const rate = gf ? gf / (ms / 1e3) : 0;
+  console.log(
+    `| ${pass} | ${ms.toFixed(0)} | ${gf ? gf.toFixed(1) : '-'} | ${gf ? rate.toFixed(0) : '-'} | ${gf ? ((100 * rate) / ceiling).toFixed(0) + '%' : '-'} |`,
+  );
+}
+const all = Object.values(convFlops).reduce((a, b) => a + b, 0) / 1e9;
+console.log(
+  `\nconvolution ${all.toFixed(1)} GFLOP per step; effective rate ${(all / wall).toFixed(0)} GFLOP/s = ${((100 * all) / wall / ceiling).toFixed(0)}% of the ceiling`,
+);
+console.log(
+  `peak RSS ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GB, minor page faults ${process.resourceUsage().minorPageFault}`,
+);
