@@ -65,7 +65,7 @@ async function agreement(backend: string, tolerance: number) {
   });
   await use('cpu');
   const f64 = float64Run(net.config, params, data);
-  const cpu = await logitsAndGradients(net, params, data, 'concat');
+  const cpu = await logitsAndGradients(net, params, data, 'concat', 'loss');
   const oracle = [
     compare(
       'float64 logits',

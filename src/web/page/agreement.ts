@@ -5,18 +5,25 @@ import type { CheckReport, CheckRow } from '../../check/run.js';
 import type { Strategy } from '../../model/config.js';
 import type { ParamTensors, VbnNet } from '../../model/net.js';
 import { computeLoss } from '../../train/losses.js';
+import { Random } from '../../util/random.js';
 
 /**
  * The agreement panel's checks, a browser-sized subset of `vbn check` built on the same `compare`:
- * on every backend the two strategies against each other (logits, the loss gradient of every
+ * on every backend the two strategies against each other (logits, the gradient of every
  * parameter and of the reference, and fetch invariance), and every backend against the first
  * (cpu) for both strategies. Float64 and finite differences stay with `vbn check` (too slow in a
  * page for a 28x28 network).
  */
 
 /**
- * Logits [B, K], the logits computed inside the gradient call, d loss / d (every parameter and the
+ * Logits [B, K], the logits computed inside the gradient call, d L / d (every parameter and the
  * reference), and the shape of each (by the same names, plus 'logits').
+ *
+ * L = sum(logits * U) with a fixed random U [B, K], not the training loss: the softmax loss's
+ * gradient vanishes as the network learns (dense/bias is a sum of p - y over the batch), and the
+ * relative error of a vanishing vector measures rounding, not agreement. U keeps every gradient
+ * the size of the network's sensitivity at any stage of training. `objective: 'loss'` gives the
+ * softmax cross-entropy's gradients instead (what the float64 oracle computes).
  */
 export interface Evaluated {
   logits: Float32Array;
@@ -44,6 +51,7 @@ export async function logitsAndGradients(
   params: Record<string, ParamValues>,
   data: CheckData,
   strategy: Strategy,
+  objective: 'projection' | 'loss' = 'projection',
 ): Promise<Evaluated> {
   const names = net.parameterNames;
   const all = [...names, 'reference'];
@@ -53,6 +61,10 @@ export async function logitsAndGradients(
     const reference = tf.tensor(data.reference.values, data.reference.shape);
     const inputs = tf.tensor(data.inputs.values, data.inputs.shape);
     const oneHot = tf.oneHot(tf.tensor1d(data.labels, 'int32'), net.config.numClasses);
+    const u = tf.tensor2d(projection(data.inputs.shape[0], net.config.numClasses), [
+      data.inputs.shape[0],
+      net.config.numClasses,
+    ]);
     const run = (ts: tf.Tensor[]) =>
       net.apply(Object.fromEntries(names.map((n, i) => [n, ts[i]])), ts[names.length], inputs, {
         strategy,
@@ -61,7 +73,9 @@ export async function logitsAndGradients(
     const g = tf.grads((...ts: tf.Tensor[]) => {
       const l = run(ts);
       during = tf.keep(tf.clone(l));
-      return computeLoss('softmax-cross-entropy', oneHot as tf.Tensor2D, l as tf.Tensor2D);
+      return objective === 'loss'
+        ? computeLoss('softmax-cross-entropy', oneHot as tf.Tensor2D, l as tf.Tensor2D)
+        : tf.sum(tf.mul(l, u));
     })([...xs, reference]);
     return [alone, ...g];
   });
@@ -80,6 +94,12 @@ export async function logitsAndGradients(
   } finally {
     tf.dispose(made);
   }
+}
+
+/** The fixed weights U [B, K] of the checked projection, uniform in [-1, 1). */
+function projection(b: number, k: number): Float32Array {
+  const rng = new Random(0xa9ee);
+  return Float32Array.from({ length: b * k }, () => 2 * rng.next() - 1);
 }
 
 export interface AgreementInput {
