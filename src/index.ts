@@ -101,3 +101,49 @@ export {
 } from './backend/fused-ops.js';
 export { nativeInfo } from './backend/native.js';
 export type { Kernels } from './model/block-ops.js';
+// GAN (issue 11): generator with VBN, discriminator, losses, step, metrics.
+export {
+  GAN_DEFAULTS,
+  GAN_NORMS,
+  resolveGeneratorConfig,
+  resolveDiscriminatorConfig,
+  resolveGanTrainConfig,
+  type GanNorm,
+  type GeneratorConfig,
+  type DiscriminatorConfig,
+  type GanTrainConfig,
+} from './gan/config.js';
+export { createGenerator, type Generator } from './gan/generator.js';
+export { createDiscriminator, type Discriminator } from './gan/discriminator.js';
+export { discriminatorLoss, generatorLoss } from './gan/losses.js';
+export {
+  ganStep,
+  ganOptimizer,
+  NonFiniteGanLossError,
+  type GanNetworks,
+  type GanStepResult,
+} from './gan/step.js';
+export {
+  classifierScore,
+  classHistogram,
+  classesCovered,
+  fitGaussian,
+  frechetDistance,
+  type Gaussian,
+} from './gan/metrics.js';
+export {
+  applyClassifier,
+  classifyAll,
+  initClassifier,
+  CLASSIFIER_SHAPES,
+  type ClassifierOutput,
+} from './gan/classifier.js';
+export {
+  batchIndependence,
+  featureGaussian,
+  generateImages,
+  latents,
+  sampleMetrics,
+  type SampleMetrics,
+} from './gan/evaluate.js';
+export { generator64, conv2dTranspose64, dense64, tanh64 } from './oracle/generator64.js';

@@ -6,6 +6,9 @@ import type { CliContext } from './context.js';
 import { evalCommand } from './eval.js';
 import { trainCommand } from './train.js';
 import { extraCommands } from './extra.js';
+import { ganCommand } from './gan.js';
+import { ganEvalCommand } from './gan-eval.js';
+import { ganSampleCommand } from './gan-sample.js';
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input or usage, 130 interrupted). */
 export async function run(argv: string[]): Promise<number> {
@@ -33,6 +36,9 @@ export async function run(argv: string[]): Promise<number> {
   program.addCommand(trainCommand(ctx));
   program.addCommand(evalCommand(ctx));
   for (const c of extraCommands(ctx)) program.addCommand(c);
+  for (const c of [ganCommand(ctx), ganEvalCommand(ctx), ganSampleCommand(ctx)]) {
+    program.addCommand(c);
+  }
   for (const c of program.commands) c.exitOverride();
   const debug = argv.includes('--debug');
   try {

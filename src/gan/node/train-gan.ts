@@ -1,0 +1,297 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { countOf, gather } from '../../data/dataset.js';
+import type { DataOptions, LoadedData } from '../../data/load.js';
+import { VbnError } from '../../errors.js';
+import {
+  pointLink,
+  pruneCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+} from '../../train/checkpoint.js';
+import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
+import { TrainingDivergedError, epochOrder } from '../../train/train.js';
+import { resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
+import { featureGaussian, generateImages, latents, sampleMetrics } from '../evaluate.js';
+import { NonFiniteGanLossError, ganOptimizer, ganStep, type GanNetworks } from '../step.js';
+import { readClassifier } from './classifier-files.js';
+import { writeGrid } from './grid.js';
+import { PREFIX, joinParams, networksOf, part } from './networks.js';
+import {
+  freshState,
+  type GanCheckpointMeta,
+  type GanEpochMetrics,
+  type GanRunState,
+} from './run-state.js';
+
+/** Latent streams (tfSeed's second argument): step k draws stream STEP_STREAM + k. */
+export const STREAMS = { reference: 1, grid: 2, eval: 3, step: 100_000 } as const;
+
+export interface GanHooks {
+  onStart?(info: { stepsPerEpoch: number; epochs: number; state: GanRunState }): void;
+  onStep?(p: {
+    epoch: number;
+    stepInEpoch: number;
+    stepsPerEpoch: number;
+    dLoss: number;
+    gLoss: number;
+  }): void;
+  /** After each epoch's evaluation, checkpoint and sample grid. */
+  onEpoch?(m: GanEpochMetrics, state: GanRunState): void | Promise<void>;
+  shouldStop?(): boolean;
+  log?(line: string): void;
+}
+
+export interface GanTrainOptions {
+  config?: Partial<GanTrainConfig>;
+  dataOptions?: DataOptions;
+  /** Output folder; nothing is written without one. */
+  outDir?: string;
+  resumeFrom?: string;
+  backend?: string;
+  hooks?: GanHooks;
+}
+
+export interface GanSummary {
+  epochs: number;
+  steps: number;
+  seconds: number;
+  interrupted: boolean;
+  last: GanEpochMetrics | null;
+  outDir: string | null;
+}
+
+interface Run {
+  config: GanTrainConfig;
+  nets: GanNetworks;
+  referenceZ: tf.Tensor2D;
+  state: GanRunState;
+}
+
+/** Fresh networks, or those of a checkpoint, with their optimizers. */
+async function setUp(
+  data: LoadedData,
+  options: GanTrainOptions,
+): Promise<Run & { meta: GanCheckpointMeta | null }> {
+  const restored = options.resumeFrom
+    ? readCheckpoint<GanCheckpointMeta>(options.resumeFrom)
+    : null;
+  const meta = restored?.meta ?? null;
+  if (meta && meta.kind !== 'gan') {
+    throw new VbnError(
+      `--resume ${options.resumeFrom}: not a GAN checkpoint (written by vbn train)`,
+    );
+  }
+  const config = meta ? meta.config : resolveGanTrainConfig(options.config ?? {});
+  const { generator, discriminator } = networksOf(config, data.train.shape);
+  const nets: GanNetworks = {
+    generator,
+    discriminator,
+    gParams: generator.init(config.seed),
+    dParams: discriminator.init(config.seed + 1),
+    gOptimizer: ganOptimizer(config.lr, config.beta1),
+    dOptimizer: ganOptimizer(config.lr, config.beta1),
+  };
+  let referenceZ = latents(config.seed, STREAMS.reference, config.referenceSize, config.latentDim);
+  if (restored) {
+    const all = joinParams(nets.gParams, nets.dParams);
+    for (const [name, v] of Object.entries(all)) {
+      const t = restored.params[name];
+      if (!t) throw new VbnError(`${options.resumeFrom}: checkpoint lacks parameter '${name}'`);
+      v.assign(t);
+    }
+    tf.dispose([referenceZ, ...Object.values(restored.params)]);
+    referenceZ = restored.reference as tf.Tensor2D;
+    await restoreOptimizerState(nets.gOptimizer, part(restored.optimizer, PREFIX.generator));
+    await restoreOptimizerState(nets.dOptimizer, part(restored.optimizer, PREFIX.discriminator));
+    tf.dispose(restored.optimizer.map((w) => w.tensor));
+  }
+  const state = meta ? structuredClone(meta.state) : freshState();
+  return { config, nets, referenceZ, state, meta };
+}
+
+/** Real images of the epoch's k-th batch, scaled to [-1, 1]. */
+function realBatch(data: LoadedData, order: number[], k: number, size: number): tf.Tensor4D {
+  const idx = order.slice(k * size, (k + 1) * size);
+  return tf.tidy(() =>
+    tf.sub(tf.mul(tf.tensor4d(gather(data.train, idx), [idx.length, ...data.train.shape]), 2), 1),
+  );
+}
+
+/** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
+export async function trainGan(
+  data: LoadedData,
+  options: GanTrainOptions = {},
+): Promise<GanSummary> {
+  const hooks = options.hooks ?? {};
+  const log = hooks.log ?? (() => {});
+  const { config, nets, referenceZ, state, meta } = await setUp(data, options);
+  const n = countOf(data.train);
+  const stepsPerEpoch = Math.ceil(n / config.batchSize);
+  const outDir = options.outDir ?? null;
+  const backend = options.backend ?? tf.getBackend();
+  const [h, w] = data.train.shape;
+  const checkpointMeta = (): GanCheckpointMeta => ({
+    kind: 'gan',
+    config,
+    data: meta?.data ?? options.dataOptions ?? {},
+    imageShape: data.train.shape,
+    backend,
+    state: structuredClone(state),
+  });
+  const save = async (): Promise<void> => {
+    if (!outDir) return;
+    const name = `ckpt-${String(state.step).padStart(8, '0')}`;
+    const gState = await optimizerState(nets.gOptimizer);
+    const dState = await optimizerState(nets.dOptimizer);
+    await writeCheckpoint(outDir, name, {
+      meta: checkpointMeta(),
+      params: joinParams(nets.gParams, nets.dParams),
+      reference: referenceZ,
+      optimizer: [
+        ...gState.map((s) => ({ ...s, name: PREFIX.generator + s.name })),
+        ...dState.map((s) => ({ ...s, name: PREFIX.discriminator + s.name })),
+      ],
+    });
+    pointLink(outDir, 'last', name);
+    pruneCheckpoints(outDir, ['last']);
+  };
+  const classifier = readClassifier();
+  if (outDir) prepareOutDir(outDir, meta === null, checkpointMeta(), state);
+  const evalCount = Math.min(config.evalSamples, countOf(data.val));
+  const real = featureGaussian(classifier, data.val.images, evalCount);
+  const gridZ = latents(config.seed, STREAMS.grid, 100, config.latentDim);
+  const evalZ = latents(config.seed, STREAMS.eval, evalCount, config.latentDim);
+  hooks.onStart?.({ stepsPerEpoch, epochs: config.epochs, state });
+  let interrupted = false;
+  try {
+    while (state.epoch < config.epochs && !interrupted) {
+      const order = epochOrder(n, config.seed, state.epoch);
+      while (state.stepInEpoch < stepsPerEpoch) {
+        const t0 = performance.now();
+        const batch = realBatch(data, order, state.stepInEpoch, config.batchSize);
+        const z = latents(config.seed, STREAMS.step + state.step, batch.shape[0], config.latentDim);
+        let r;
+        try {
+          r = ganStep(nets, config.norm === 'vbn' ? referenceZ : null, z, batch);
+        } catch (e) {
+          if (e instanceof NonFiniteGanLossError) throw diverged(e, state, outDir);
+          throw e;
+        } finally {
+          tf.dispose([batch, z]);
+        }
+        state.step++;
+        state.stepInEpoch++;
+        state.dLosses.push(r.dLoss);
+        state.gLosses.push(r.gLoss);
+        state.seconds += (performance.now() - t0) / 1000;
+        hooks.onStep?.({
+          epoch: state.epoch + 1,
+          stepInEpoch: state.stepInEpoch,
+          stepsPerEpoch,
+          ...r,
+        });
+        await new Promise<void>((resolve) => setImmediate(resolve)); // signals and timers run here
+        if (hooks.shouldStop?.()) {
+          interrupted = true;
+          break;
+        }
+        if (
+          config.checkpointEvery > 0 &&
+          state.step % config.checkpointEvery === 0 &&
+          state.stepInEpoch < stepsPerEpoch
+        ) {
+          await save();
+        }
+      }
+      if (interrupted && state.stepInEpoch < stepsPerEpoch) {
+        await save();
+        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
+        break;
+      }
+      const ref = config.norm === 'vbn' ? referenceZ : null;
+      const images = generateImages(nets.generator, nets.gParams, ref, evalZ);
+      const sm = sampleMetrics(classifier, images, evalCount, real);
+      const mean = (a: number[]) =>
+        a.slice(-stepsPerEpoch).reduce((s, v) => s + v, 0) / stepsPerEpoch;
+      const m: GanEpochMetrics = {
+        epoch: state.epoch + 1,
+        step: state.step,
+        dLoss: mean(state.dLosses),
+        gLoss: mean(state.gLosses),
+        classifierScore: sm.classifierScore,
+        frechetDistance: sm.frechetDistance,
+        classesCovered: sm.classesCovered,
+        seconds: state.seconds,
+      };
+      state.history.push(m);
+      state.epoch++;
+      state.stepInEpoch = 0;
+      state.seconds = 0;
+      if (outDir) {
+        appendFileSync(join(outDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+        const grid = generateImages(nets.generator, nets.gParams, ref, gridZ);
+        writeGrid(join(outDir, `samples-epoch-${m.epoch}.png`), grid, 100, h, w);
+        writeGrid(join(outDir, 'samples.png'), grid, 100, h, w);
+      }
+      await save();
+      await hooks.onEpoch?.(m, state);
+      interrupted = (interrupted || Boolean(hooks.shouldStop?.())) && state.epoch < config.epochs;
+      if (interrupted)
+        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
+    }
+  } finally {
+    tf.dispose([
+      referenceZ,
+      gridZ,
+      evalZ,
+      ...Object.values(nets.gParams),
+      ...Object.values(nets.dParams),
+      ...Object.values(classifier),
+    ]);
+    nets.gOptimizer.dispose();
+    nets.dOptimizer.dispose();
+  }
+  return {
+    epochs: state.epoch,
+    steps: state.step,
+    seconds: state.history.reduce((a, m) => a + m.seconds, 0) + state.seconds,
+    interrupted,
+    last: state.history[state.history.length - 1] ?? null,
+    outDir,
+  };
+}
+
+function diverged(e: NonFiniteGanLossError, state: GanRunState, outDir: string | null): VbnError {
+  const last =
+    outDir && existsSync(join(outDir, 'last'))
+      ? `${join(outDir, 'last')} (written before step ${state.step + 1})`
+      : 'none written';
+  return new TrainingDivergedError(
+    `GAN training diverged: the ${e.which} loss became ${e.loss} at step ${state.step + 1} (epoch ${state.epoch + 1}); no update was applied and no checkpoint was overwritten; last good checkpoint: ${last}. Try a lower --lr.`,
+  );
+}
+
+/** A new run refuses a folder that holds one; metrics.jsonl mirrors the state we continue from. */
+function prepareOutDir(
+  outDir: string,
+  fresh: boolean,
+  meta: GanCheckpointMeta,
+  state: GanRunState,
+): void {
+  mkdirSync(outDir, { recursive: true });
+  if (fresh) {
+    const existing = readdirSync(outDir).filter((f) => !f.startsWith('.'));
+    if (existing.some((f) => ['last', 'metrics.jsonl', 'config.json'].includes(f))) {
+      throw new VbnError(
+        `--out ${outDir}: already holds a run (use --resume ${outDir} to continue it, or another --out)`,
+      );
+    }
+    writeFileSync(join(outDir, 'config.json'), JSON.stringify(meta, null, 2));
+  }
+  writeFileSync(
+    join(outDir, 'metrics.jsonl'),
+    state.history.map((m) => JSON.stringify(m) + '\n').join(''),
+  );
+}
