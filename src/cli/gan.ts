@@ -109,7 +109,7 @@ function ganFlags(cmd: Command): Command {
     .option('--filters <list>', 'generator block channels (default 64,32)', intList)
     .option('--d-filters <list>', 'discriminator block channels (default 32,64)', intList)
     .option('--kernel-size <n>', 'kernel of every (transposed) conv (default 4)', integer(1))
-    .option('--epochs <n>', 'epochs (default 3)', integer(1))
+    .option('--epochs <n>', 'epochs (default 1)', integer(1))
     .option('--batch-size <n>', 'real and generated images per step (default 64)', integer(1))
     .option('--reference-size <n>', 'reference latents N (default 64)', integer(1))
     .option('--lr <rate>', 'Adam learning rate of both networks (default 2e-4)', positiveNumber)

@@ -20,7 +20,7 @@ export const GAN_DEFAULTS = {
   beta1: 0.5,
   batchSize: 64,
   referenceSize: 64,
-  epochs: 3,
+  epochs: 1,
   seed: 0,
   evalSamples: 1000,
   checkpointEvery: 0,

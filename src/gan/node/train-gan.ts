@@ -13,7 +13,13 @@ import {
 import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
 import { TrainingDivergedError, epochOrder } from '../../train/train.js';
 import { resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
-import { featureGaussian, generateImages, latents, sampleMetrics } from '../evaluate.js';
+import {
+  featureGaussian,
+  generateImages,
+  latents,
+  sampleMetrics,
+  type SampleMetrics,
+} from '../evaluate.js';
 import { NonFiniteGanLossError, ganOptimizer, ganStep, type GanNetworks } from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
@@ -157,10 +163,9 @@ export async function trainGan(
     pointLink(outDir, 'last', name);
     pruneCheckpoints(outDir, ['last']);
   };
-  const classifier = readClassifier();
+  tf.dispose(Object.values(readClassifier())); // fails early, before anything is written
   if (outDir) prepareOutDir(outDir, meta === null, checkpointMeta(), state);
   const evalCount = Math.min(config.evalSamples, countOf(data.val));
-  const real = featureGaussian(classifier, data.val.images, evalCount);
   const gridZ = latents(config.seed, STREAMS.grid, 100, config.latentDim);
   const evalZ = latents(config.seed, STREAMS.eval, evalCount, config.latentDim);
   hooks.onStart?.({ stepsPerEpoch, epochs: config.epochs, state });
@@ -212,7 +217,7 @@ export async function trainGan(
       }
       const ref = config.norm === 'vbn' ? referenceZ : null;
       const images = generateImages(nets.generator, nets.gParams, ref, evalZ);
-      const sm = sampleMetrics(classifier, images, evalCount, real);
+      const sm = evaluateSamples(images, evalCount, data.val.images);
       const mean = (a: number[]) =>
         a.slice(-stepsPerEpoch).reduce((s, v) => s + v, 0) / stepsPerEpoch;
       const m: GanEpochMetrics = {
@@ -248,7 +253,6 @@ export async function trainGan(
       evalZ,
       ...Object.values(nets.gParams),
       ...Object.values(nets.dParams),
-      ...Object.values(classifier),
     ]);
     nets.gOptimizer.dispose();
     nets.dOptimizer.dispose();
@@ -261,6 +265,16 @@ export async function trainGan(
     last: state.history[state.history.length - 1] ?? null,
     outDir,
   };
+}
+
+/** Sample metrics against `count` real validation images, with the classifier as it is on disk now. */
+function evaluateSamples(images: Float32Array, count: number, real: Float32Array): SampleMetrics {
+  const classifier = readClassifier();
+  try {
+    return sampleMetrics(classifier, images, count, featureGaussian(classifier, real, count));
+  } finally {
+    tf.dispose(Object.values(classifier));
+  }
 }
 
 function diverged(e: NonFiniteGanLossError, state: GanRunState, outDir: string | null): VbnError {
