@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { describe, expect, it } from 'vitest';
-import { loadData } from 'vbn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadData, useBackend } from 'vbn';
 import { readNpy } from '../src/data/npy.js';
 import { trainGan } from '../src/gan/node/train-gan.js';
 import { tempDir } from './fixtures.js';
@@ -59,6 +59,8 @@ async function runGan(outDir: string, stopAfter: number | null, resume?: string)
 }
 
 describe('vbn gan: resume', () => {
+  beforeAll(async () => void (await useBackend('auto')));
+  afterAll(async () => void (await useBackend('cpu')));
   for (const stopAfter of [2, 6]) {
     it(`a run stopped after step ${stopAfter} and resumed ends exactly like an uninterrupted one`, async () => {
       const whole = join(tempDir(), 'whole');
@@ -75,7 +77,7 @@ describe('vbn gan: resume', () => {
       expect(
         readFileSync(join(split, 'samples.png')).equals(readFileSync(join(whole, 'samples.png'))),
       ).toBe(true);
-    });
+    }, 600_000);
   }
 });
 

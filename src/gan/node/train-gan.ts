@@ -20,7 +20,13 @@ import {
   sampleMetrics,
   type SampleMetrics,
 } from '../evaluate.js';
-import { NonFiniteGanLossError, ganOptimizer, ganStep, type GanNetworks } from '../step.js';
+import {
+  NonFiniteGanLossError,
+  ganOptimizer,
+  ganStep,
+  type GanNetworks,
+  type GanStepResult,
+} from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
 import { PREFIX, joinParams, networksOf, part } from './networks.js';
@@ -126,75 +132,138 @@ function realBatch(data: LoadedData, order: number[], k: number, size: number): 
 }
 
 /** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
+/** Everything a running GAN run needs beyond its Run. */
+interface Session extends Run {
+  data: LoadedData;
+  outDir: string | null;
+  stepsPerEpoch: number;
+  /** Fixed latents: the sample grid's 100, and the per-epoch metrics' evalCount. */
+  gridZ: tf.Tensor2D;
+  evalZ: tf.Tensor2D;
+  evalCount: number;
+  meta(): GanCheckpointMeta;
+}
+
+/** Writes checkpoint `ckpt-<step>` (both networks, both optimizers, the reference z) and points `last` at it. */
+async function save(s: Session): Promise<void> {
+  if (!s.outDir) return;
+  const name = `ckpt-${String(s.state.step).padStart(8, '0')}`;
+  const prefixed = async (o: tf.Optimizer, prefix: string) =>
+    (await optimizerState(o)).map((w) => ({ ...w, name: prefix + w.name }));
+  await writeCheckpoint(s.outDir, name, {
+    meta: s.meta(),
+    params: joinParams(s.nets.gParams, s.nets.dParams),
+    reference: s.referenceZ,
+    optimizer: [
+      ...(await prefixed(s.nets.gOptimizer, PREFIX.generator)),
+      ...(await prefixed(s.nets.dOptimizer, PREFIX.discriminator)),
+    ],
+  });
+  pointLink(s.outDir, 'last', name);
+  pruneCheckpoints(s.outDir, ['last']);
+}
+
+const referenceOf = (s: Session) => (s.config.norm === 'vbn' ? s.referenceZ : null);
+
+/** One GAN step on the epoch's next real batch; updates the run state. */
+function step(s: Session, order: number[]): GanStepResult {
+  const { config, state } = s;
+  const t0 = performance.now();
+  const batch = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
+  const z = latents(config.seed, STREAMS.step + state.step, batch.shape[0], config.latentDim);
+  let r: GanStepResult;
+  try {
+    r = ganStep(s.nets, referenceOf(s), z, batch);
+  } catch (e) {
+    if (e instanceof NonFiniteGanLossError) throw diverged(e, state, s.outDir);
+    throw e;
+  } finally {
+    tf.dispose([batch, z]);
+  }
+  state.step++;
+  state.stepInEpoch++;
+  state.dLosses.push(r.dLoss);
+  state.gLosses.push(r.gLoss);
+  state.seconds += (performance.now() - t0) / 1000;
+  return r;
+}
+
+/** The epoch's metrics, metrics.jsonl, the sample grids and a checkpoint. */
+async function endEpoch(s: Session): Promise<GanEpochMetrics> {
+  const { state, nets } = s;
+  const images = generateImages(nets.generator, nets.gParams, referenceOf(s), s.evalZ);
+  const sm = evaluateSamples(images, s.evalCount, s.data.val.images);
+  const mean = (a: number[]) =>
+    a.slice(-s.stepsPerEpoch).reduce((sum, v) => sum + v, 0) / s.stepsPerEpoch;
+  const m: GanEpochMetrics = {
+    epoch: state.epoch + 1,
+    step: state.step,
+    dLoss: mean(state.dLosses),
+    gLoss: mean(state.gLosses),
+    classifierScore: sm.classifierScore,
+    frechetDistance: sm.frechetDistance,
+    classesCovered: sm.classesCovered,
+    seconds: state.seconds,
+  };
+  state.history.push(m);
+  state.epoch++;
+  state.stepInEpoch = 0;
+  state.seconds = 0;
+  if (s.outDir) {
+    appendFileSync(join(s.outDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+    const grid = generateImages(nets.generator, nets.gParams, referenceOf(s), s.gridZ);
+    const [h, w] = s.data.train.shape;
+    writeGrid(join(s.outDir, `samples-epoch-${m.epoch}.png`), grid, 100, h, w);
+    writeGrid(join(s.outDir, 'samples.png'), grid, 100, h, w);
+  }
+  await save(s);
+  return m;
+}
+
+/** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
 export async function trainGan(
   data: LoadedData,
   options: GanTrainOptions = {},
 ): Promise<GanSummary> {
   const hooks = options.hooks ?? {};
   const log = hooks.log ?? (() => {});
-  const { config, nets, referenceZ, state, meta } = await setUp(data, options);
-  const n = countOf(data.train);
-  const stepsPerEpoch = Math.ceil(n / config.batchSize);
+  const run = await setUp(data, options);
+  const { config, state } = run;
   const outDir = options.outDir ?? null;
   const backend = options.backend ?? tf.getBackend();
-  const [h, w] = data.train.shape;
-  const checkpointMeta = (): GanCheckpointMeta => ({
-    kind: 'gan',
-    config,
-    data: meta?.data ?? options.dataOptions ?? {},
-    imageShape: data.train.shape,
-    backend,
-    state: structuredClone(state),
-  });
-  const save = async (): Promise<void> => {
-    if (!outDir) return;
-    const name = `ckpt-${String(state.step).padStart(8, '0')}`;
-    const gState = await optimizerState(nets.gOptimizer);
-    const dState = await optimizerState(nets.dOptimizer);
-    await writeCheckpoint(outDir, name, {
-      meta: checkpointMeta(),
-      params: joinParams(nets.gParams, nets.dParams),
-      reference: referenceZ,
-      optimizer: [
-        ...gState.map((s) => ({ ...s, name: PREFIX.generator + s.name })),
-        ...dState.map((s) => ({ ...s, name: PREFIX.discriminator + s.name })),
-      ],
-    });
-    pointLink(outDir, 'last', name);
-    pruneCheckpoints(outDir, ['last']);
-  };
-  tf.dispose(Object.values(readClassifier())); // fails early, before anything is written
-  if (outDir) prepareOutDir(outDir, meta === null, checkpointMeta(), state);
   const evalCount = Math.min(config.evalSamples, countOf(data.val));
-  const gridZ = latents(config.seed, STREAMS.grid, 100, config.latentDim);
-  const evalZ = latents(config.seed, STREAMS.eval, evalCount, config.latentDim);
-  hooks.onStart?.({ stepsPerEpoch, epochs: config.epochs, state });
+  const s: Session = {
+    ...run,
+    data,
+    outDir,
+    stepsPerEpoch: Math.ceil(countOf(data.train) / config.batchSize),
+    gridZ: latents(config.seed, STREAMS.grid, 100, config.latentDim),
+    evalZ: latents(config.seed, STREAMS.eval, evalCount, config.latentDim),
+    evalCount,
+    meta: () => ({
+      kind: 'gan',
+      config,
+      data: run.meta?.data ?? options.dataOptions ?? {},
+      imageShape: data.train.shape,
+      backend,
+      state: structuredClone(state),
+    }),
+  };
+  const stopped = () =>
+    log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
   let interrupted = false;
   try {
+    tf.dispose(Object.values(readClassifier())); // fails early, before anything is written
+    if (outDir) prepareOutDir(outDir, run.meta === null, s.meta(), state);
+    hooks.onStart?.({ stepsPerEpoch: s.stepsPerEpoch, epochs: config.epochs, state });
     while (state.epoch < config.epochs && !interrupted) {
-      const order = epochOrder(n, config.seed, state.epoch);
-      while (state.stepInEpoch < stepsPerEpoch) {
-        const t0 = performance.now();
-        const batch = realBatch(data, order, state.stepInEpoch, config.batchSize);
-        const z = latents(config.seed, STREAMS.step + state.step, batch.shape[0], config.latentDim);
-        let r;
-        try {
-          r = ganStep(nets, config.norm === 'vbn' ? referenceZ : null, z, batch);
-        } catch (e) {
-          if (e instanceof NonFiniteGanLossError) throw diverged(e, state, outDir);
-          throw e;
-        } finally {
-          tf.dispose([batch, z]);
-        }
-        state.step++;
-        state.stepInEpoch++;
-        state.dLosses.push(r.dLoss);
-        state.gLosses.push(r.gLoss);
-        state.seconds += (performance.now() - t0) / 1000;
+      const order = epochOrder(countOf(data.train), config.seed, state.epoch);
+      while (state.stepInEpoch < s.stepsPerEpoch) {
+        const r = step(s, order);
         hooks.onStep?.({
           epoch: state.epoch + 1,
           stepInEpoch: state.stepInEpoch,
-          stepsPerEpoch,
+          stepsPerEpoch: s.stepsPerEpoch,
           ...r,
         });
         await new Promise<void>((resolve) => setImmediate(resolve)); // signals and timers run here
@@ -202,60 +271,29 @@ export async function trainGan(
           interrupted = true;
           break;
         }
-        if (
-          config.checkpointEvery > 0 &&
-          state.step % config.checkpointEvery === 0 &&
-          state.stepInEpoch < stepsPerEpoch
-        ) {
-          await save();
-        }
+        const due = config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0;
+        if (due && state.stepInEpoch < s.stepsPerEpoch) await save(s);
       }
-      if (interrupted && state.stepInEpoch < stepsPerEpoch) {
-        await save();
-        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
+      if (interrupted && state.stepInEpoch < s.stepsPerEpoch) {
+        await save(s);
+        stopped();
         break;
       }
-      const ref = config.norm === 'vbn' ? referenceZ : null;
-      const images = generateImages(nets.generator, nets.gParams, ref, evalZ);
-      const sm = evaluateSamples(images, evalCount, data.val.images);
-      const mean = (a: number[]) =>
-        a.slice(-stepsPerEpoch).reduce((s, v) => s + v, 0) / stepsPerEpoch;
-      const m: GanEpochMetrics = {
-        epoch: state.epoch + 1,
-        step: state.step,
-        dLoss: mean(state.dLosses),
-        gLoss: mean(state.gLosses),
-        classifierScore: sm.classifierScore,
-        frechetDistance: sm.frechetDistance,
-        classesCovered: sm.classesCovered,
-        seconds: state.seconds,
-      };
-      state.history.push(m);
-      state.epoch++;
-      state.stepInEpoch = 0;
-      state.seconds = 0;
-      if (outDir) {
-        appendFileSync(join(outDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
-        const grid = generateImages(nets.generator, nets.gParams, ref, gridZ);
-        writeGrid(join(outDir, `samples-epoch-${m.epoch}.png`), grid, 100, h, w);
-        writeGrid(join(outDir, 'samples.png'), grid, 100, h, w);
-      }
-      await save();
+      const m = await endEpoch(s);
       await hooks.onEpoch?.(m, state);
       interrupted = (interrupted || Boolean(hooks.shouldStop?.())) && state.epoch < config.epochs;
-      if (interrupted)
-        log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
+      if (interrupted) stopped();
     }
   } finally {
     tf.dispose([
-      referenceZ,
-      gridZ,
-      evalZ,
-      ...Object.values(nets.gParams),
-      ...Object.values(nets.dParams),
+      s.referenceZ,
+      s.gridZ,
+      s.evalZ,
+      ...Object.values(s.nets.gParams),
+      ...Object.values(s.nets.dParams),
     ]);
-    nets.gOptimizer.dispose();
-    nets.dOptimizer.dispose();
+    s.nets.gOptimizer.dispose();
+    s.nets.dOptimizer.dispose();
   }
   return {
     epochs: state.epoch,
