@@ -30,6 +30,6 @@ export function writeGrid(
     }
   }
   const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
-  writeFileSync(tmp, PNG.sync.write(png));
+  writeFileSync(tmp, PNG.sync.write(png, { colorType: 0 })); // grayscale
   renameSync(tmp, file);
 }
