@@ -14,7 +14,7 @@ import { CLASSIFIER_DIR } from './classifier-files.js';
  * epoch in LR), reports the test accuracy after each epoch, and writes models/mnist-classifier
  * (weights.json, weights.bin, model.json) after each epoch.
  */
-const LR = [1e-3, 1e-3, 1e-3, 3e-4, 1e-4];
+const LR = [1e-3, 1e-3, 1e-3, 3e-4];
 const SETTINGS = { epochs: LR.length, batchSize: 64, lr: LR, seed: 0 };
 
 /** Adam at a new learning rate, continuing the moments of `old`. */
