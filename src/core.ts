@@ -32,3 +32,32 @@ export {
 export { trainStep, trainStepAsync, NonFiniteLossError, type StepResult } from './train/step.js';
 export { computeLoss, type LossName } from './train/losses.js';
 export { createOptimizer, type OptimizerName } from './train/optimizers.js';
+// The GAN of Salimans et al. (2016): a generator whose blocks use VBN against a reference batch of
+// latent vectors, a discriminator, the non-saturating losses, one step, and the sample metrics.
+export {
+  GAN_DEFAULTS,
+  GAN_NORMS,
+  type GanNorm,
+  type GeneratorConfig,
+  type DiscriminatorConfig,
+  type GanTrainConfig,
+} from './gan/config.js';
+export { createGenerator, type Generator } from './gan/generator.js';
+export { createDiscriminator, type Discriminator } from './gan/discriminator.js';
+export { discriminatorLoss, generatorLoss } from './gan/losses.js';
+export {
+  ganStep,
+  ganOptimizer,
+  NonFiniteGanLossError,
+  type GanNetworks,
+  type GanStepResult,
+} from './gan/step.js';
+export {
+  classifierScore,
+  classHistogram,
+  classesCovered,
+  fitGaussian,
+  frechetDistance,
+  type Gaussian,
+} from './gan/metrics.js';
+export { batchIndependence, latents, type SampleMetrics } from './gan/evaluate.js';

@@ -17,4 +17,5 @@ export {
   runCheck,
   formatReport,
   type CheckReport,
+  generator64,
 } from './testing.js';

@@ -23,3 +23,4 @@ export {
 } from './check/run.js';
 export { formatReport, reportJson } from './check/report.js';
 export { builtinImplementation, type Implementation } from './check/builtin.js';
+export { generator64, conv2dTranspose64, dense64, tanh64 } from './oracle/generator64.js';

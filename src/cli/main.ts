@@ -13,6 +13,9 @@ function packageVersion(): string {
   const pkg = new URL('../../package.json', import.meta.url);
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
+import { ganCommand } from './gan.js';
+import { ganEvalCommand } from './gan-eval.js';
+import { ganSampleCommand } from './gan-sample.js';
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input or usage, 130 interrupted). */
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +47,9 @@ export async function run(argv: string[]): Promise<number> {
   program.addCommand(evalCommand(ctx));
   for (const c of extraCommands(ctx)) program.addCommand(c);
   program.addCommand(webCommand(ctx));
+  for (const c of [ganCommand(ctx), ganEvalCommand(ctx), ganSampleCommand(ctx)]) {
+    program.addCommand(c);
+  }
   for (const c of program.commands) c.exitOverride();
   const debug = argv.includes('--debug');
   try {

@@ -45,7 +45,12 @@ export function curvesSpec(history: readonly EpochMetrics[]): vl.TopLevelSpec {
 export async function renderCurves(
   history: readonly EpochMetrics[],
 ): Promise<{ svg: string; png: Buffer }> {
-  const spec = vl.compile(curvesSpec(history)).spec;
+  return renderSpec(curvesSpec(history));
+}
+
+/** Renders any Vega-Lite spec to SVG and PNG. */
+export async function renderSpec(vlSpec: vl.TopLevelSpec): Promise<{ svg: string; png: Buffer }> {
+  const spec = vl.compile(vlSpec).spec;
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
@@ -61,7 +66,14 @@ export async function renderCurves(
 
 /** Rewrites curves.svg and curves.png in `dir` atomically (temp file, then rename). */
 export async function writeCurves(dir: string, history: readonly EpochMetrics[]): Promise<void> {
-  const { svg, png } = await renderCurves(history);
+  await writeRendered(dir, await renderCurves(history));
+}
+
+/** Writes curves.svg and curves.png in `dir` atomically (temp file, then rename). */
+export async function writeRendered(
+  dir: string,
+  { svg, png }: { svg: string; png: Buffer },
+): Promise<void> {
   for (const [name, data] of [
     ['curves.svg', svg],
     ['curves.png', png],

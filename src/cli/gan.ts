@@ -1,0 +1,218 @@
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError } from 'commander';
+import { dirname, join } from 'node:path';
+import { useBackend, type BackendChoice } from '../backend/select.js';
+import { loadData, type DataOptions } from '../data/load.js';
+import { VbnError } from '../errors.js';
+import { GAN_NORMS, type GanNorm, type GanTrainConfig } from '../gan/config.js';
+import { writeGanCurves } from '../gan/node/curves.js';
+import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
+import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
+import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
+import { VBN_MODES, type VbnMode } from '../vbn/options.js';
+import { printJson, type CliContext } from './context.js';
+import { runtimeFlags } from './flags.js';
+import { choice, intList, integer, positiveNumber } from './parse.js';
+
+interface GanFlags {
+  data?: string;
+  classes?: string;
+  limit?: number;
+  norm?: GanNorm;
+  mode?: VbnMode;
+  latentDim?: number;
+  filters?: number[];
+  dFilters?: number[];
+  kernelSize?: number;
+  epochs?: number;
+  batchSize?: number;
+  referenceSize?: number;
+  lr?: number;
+  beta1?: number;
+  seed?: number;
+  evalSamples?: number;
+  checkpointEvery?: number;
+  out?: string;
+  resume?: string;
+  backend: BackendChoice;
+  threads?: number;
+  json?: boolean;
+  quiet?: boolean;
+  plots: boolean;
+}
+
+const timestamp = () =>
+  new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+
+export function epochLine(m: GanEpochMetrics, epochs: number): string {
+  return (
+    `epoch ${m.epoch}/${epochs}  D loss ${m.dLoss.toFixed(4)}  G loss ${m.gLoss.toFixed(4)}  ` +
+    `classifier score ${m.classifierScore.toFixed(3)}  Fréchet distance ${m.frechetDistance.toFixed(3)}  ` +
+    `classes ${m.classesCovered}/10  ${m.seconds.toFixed(1)} s`
+  );
+}
+
+/** A bar per epoch on a terminal, one line per epoch otherwise, nothing when quiet. */
+function ganProgress(quiet: boolean): GanHooks & { stop(): void } {
+  const stream = process.stdout;
+  let bar: cliProgress.SingleBar | null = null;
+  let epochs = 0;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  if (quiet) return { stop };
+  return {
+    stop,
+    onStart: (info) => void (epochs = info.epochs),
+    onStep(p) {
+      if (!stream.isTTY) return;
+      if (!bar) {
+        bar = new cliProgress.SingleBar(
+          {
+            stream,
+            format:
+              'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | D {d} | G {g} | ETA {eta_formatted}',
+            hideCursor: true,
+            clearOnComplete: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(p.stepsPerEpoch, p.stepInEpoch - 1, { epoch: p.epoch, epochs, d: '-', g: '-' });
+      }
+      bar.update(p.stepInEpoch, { d: p.dLoss.toFixed(3), g: p.gLoss.toFixed(3) });
+    },
+    onEpoch(m) {
+      stop();
+      stream.write(epochLine(m, epochs) + '\n');
+    },
+    log(line) {
+      stop();
+      stream.write(line + '\n');
+    },
+  };
+}
+
+function ganFlags(cmd: Command): Command {
+  return cmd
+    .option('--data <source>', "only 'mnist' (the metrics' classifier is an MNIST classifier)")
+    .option('--classes <list>', "MNIST digits: 'all' (default) or a comma list like 3,5")
+    .option('--limit <n>', 'use at most N training images', integer(1))
+    .option(
+      '--norm <norm>',
+      `generator norm: ${GAN_NORMS.join('|')} (default vbn)`,
+      choice(GAN_NORMS),
+    )
+    .option('--mode <mode>', 'VBN mode: virtual (default) or reference', choice(VBN_MODES))
+    .option('--latent-dim <n>', 'length of z (default 64)', integer(1))
+    .option('--filters <list>', 'generator block channels (default 64,32)', intList)
+    .option('--d-filters <list>', 'discriminator block channels (default 32,64)', intList)
+    .option('--kernel-size <n>', 'kernel of every (transposed) conv (default 4)', integer(1))
+    .option('--epochs <n>', 'epochs (default 1)', integer(1))
+    .option('--batch-size <n>', 'real and generated images per step (default 64)', integer(1))
+    .option('--reference-size <n>', 'reference latents N (default 64)', integer(1))
+    .option('--lr <rate>', 'Adam learning rate of both networks (default 2e-4)', positiveNumber)
+    .option('--beta1 <b>', 'Adam beta1 (default 0.5)', beta1)
+    .option('--seed <n>', 'random seed (default 0)', integer(0))
+    .option('--eval-samples <n>', 'samples for the per-epoch metrics (default 1000)', integer(2))
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps', integer(0))
+    .option('--out <dir>', 'output folder (default runs/gan-<time>)')
+    .option('--resume <dir>', 'continue the run in DIR from its last complete checkpoint')
+    .option('--no-plots', 'do not write curves.png / curves.svg')
+    .option('--quiet', 'no progress output');
+}
+
+function beta1(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !(v >= 0 && v < 1)) {
+    throw new InvalidArgumentError('expected a number in [0, 1).');
+  }
+  return v;
+}
+
+export function ganCommand(ctx: CliContext): Command {
+  const cmd = new Command('gan').description(
+    'train a GAN on MNIST whose generator uses VBN (or bn, none); writes config.json, metrics.jsonl, sample grids, curves and checkpoints to --out',
+  );
+  ganFlags(cmd);
+  runtimeFlags(cmd);
+  cmd.action(async (flags: GanFlags) => {
+    if (flags.data !== undefined && flags.data !== 'mnist') {
+      throw new VbnError(
+        `--data ${flags.data}: vbn gan trains on 'mnist' only (its metrics use an MNIST classifier)`,
+      );
+    }
+    let dataOptions: DataOptions = {
+      data: 'mnist',
+      classes: flags.classes ?? 'all',
+      limit: flags.limit,
+      seed: flags.seed,
+    };
+    let resumeFrom: string | undefined;
+    let outDir = flags.out;
+    if (flags.resume) {
+      resumeFrom = resolveCheckpointDir(flags.resume, 'last');
+      const meta = readCheckpoint<GanCheckpointMeta>(resumeFrom).meta;
+      if (meta.kind !== 'gan') {
+        throw new VbnError(`--resume ${flags.resume}: not a GAN run (written by vbn train)`);
+      }
+      dataOptions = meta.data;
+      outDir = dirname(resumeFrom);
+    }
+    outDir ??= join('runs', `gan-${timestamp()}`);
+    const fallbacks: string[] = [];
+    const backend = await useBackend(flags.backend, (l) => fallbacks.push(l), {
+      threads: flags.threads,
+    });
+    const data = loadData(dataOptions);
+    const progress = ganProgress(Boolean(flags.quiet));
+    if (!flags.quiet) {
+      ctx.out(
+        `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
+      );
+    }
+    const config: Partial<GanTrainConfig> = {
+      norm: flags.norm,
+      mode: flags.mode,
+      latentDim: flags.latentDim,
+      generatorFilters: flags.filters,
+      discriminatorFilters: flags.dFilters,
+      kernelSize: flags.kernelSize,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      referenceSize: flags.referenceSize,
+      lr: flags.lr,
+      beta1: flags.beta1,
+      seed: flags.seed,
+      evalSamples: flags.evalSamples,
+      checkpointEvery: flags.checkpointEvery,
+    };
+    const summary = await trainGan(data, {
+      config: Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
+      dataOptions,
+      outDir,
+      resumeFrom,
+      backend,
+      hooks: {
+        ...progress,
+        onEpoch: async (m, state) => {
+          progress.onEpoch?.(m, state);
+          if (flags.plots) await writeGanCurves(outDir, state);
+        },
+        shouldStop: () => ctx.stopRequested(),
+      },
+    });
+    progress.stop();
+    if (summary.interrupted) {
+      ctx.note(`stopped after step ${summary.steps}; resume with: npx vbn gan --resume ${outDir}`);
+    } else if (!flags.quiet && summary.last) {
+      ctx.out(
+        `classifier score ${summary.last.classifierScore.toFixed(3)}, Fréchet distance ${summary.last.frechetDistance.toFixed(3)} after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; samples and checkpoints in ${outDir} (full metrics: npx vbn gan-eval --checkpoint ${outDir})`,
+      );
+    }
+    if (flags.json) printJson(ctx, { ...summary, backend });
+    if (summary.interrupted) ctx.setExitCode(130);
+  });
+  return cmd;
+}

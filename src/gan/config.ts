@@ -1,0 +1,183 @@
+import { VbnError } from '../errors.js';
+import { checkOneOf, checkPositive } from '../vbn/validate.js';
+import { DEFAULT_EPSILON, VBN_MODES, type VbnMode } from '../vbn/options.js';
+
+/** How the generator normalizes its hidden activations. */
+export type GanNorm = 'vbn' | 'bn' | 'none';
+export const GAN_NORMS: readonly GanNorm[] = ['vbn', 'bn', 'none'];
+
+/** Every GAN default, in one place (library and command line). */
+export const GAN_DEFAULTS = {
+  latentDim: 64,
+  outputShape: [28, 28, 1] as [number, number, number],
+  generatorFilters: [64, 32],
+  discriminatorFilters: [32, 64],
+  kernelSize: 4,
+  norm: 'vbn' as GanNorm,
+  mode: 'virtual' as VbnMode,
+  leak: 0.2,
+  lr: 2e-4,
+  beta1: 0.5,
+  batchSize: 64,
+  referenceSize: 64,
+  epochs: 1,
+  seed: 0,
+  evalSamples: 1000,
+  checkpointEvery: 0,
+};
+
+export interface GeneratorConfig {
+  /** Length of z. Default 64. */
+  latentDim?: number;
+  /** [H, W, C] of one image; H and W divisible by 2^filters.length. Default [28, 28, 1]. */
+  outputShape?: [number, number, number];
+  /**
+   * Channels of the hidden blocks. filters[0]: the dense layer's output, reshaped to
+   * [H / 2^L, W / 2^L, filters[0]]; filters[i > 0]: a stride-2 conv2dTranspose. Each is followed
+   * by the norm and ReLU; a last stride-2 conv2dTranspose to C channels and tanh give the image.
+   * Default [64, 32].
+   */
+  filters?: number[];
+  /** Square kernel of every conv2dTranspose. Default 4 (oneDNN's 5x5 stride-2 transposed conv to 1 channel is ~40x slower). */
+  kernelSize?: number;
+  /** 'vbn' (default), 'bn' (the batch's own statistics) or 'none'. */
+  norm?: GanNorm;
+  /** VBN mode (norm 'vbn'): 'virtual' (default) or 'reference'. */
+  mode?: VbnMode;
+  /** Norm epsilon. Default 1e-5. */
+  epsilon?: number;
+}
+export type ResolvedGeneratorConfig = Required<GeneratorConfig>;
+
+export interface DiscriminatorConfig {
+  /** [H, W, C] of one image. Default [28, 28, 1]. */
+  inputShape?: [number, number, number];
+  /** Channels of each stride-2 conv + leaky ReLU block. Default [32, 64]. */
+  filters?: number[];
+  /** Square kernel of every conv. Default 4. */
+  kernelSize?: number;
+  /** Slope of the leaky ReLU for negative inputs. Default 0.2. */
+  leak?: number;
+}
+export type ResolvedDiscriminatorConfig = Required<DiscriminatorConfig>;
+
+function positiveInt(fn: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    throw new VbnError(`${fn}: ${name} must be a positive integer but is ${String(v)}`);
+  }
+  return v;
+}
+
+function intList(fn: string, name: string, v: unknown): number[] {
+  if (!Array.isArray(v) || v.length === 0) {
+    throw new VbnError(`${fn}: ${name} must be a non-empty list of positive integers`);
+  }
+  return v.map((f, i) => positiveInt(fn, `${name}[${i}]`, f));
+}
+
+function shape3(fn: string, name: string, v: unknown): [number, number, number] {
+  if (!Array.isArray(v) || v.length !== 3) {
+    throw new VbnError(`${fn}: ${name} must be [H, W, C] but is ${JSON.stringify(v)}`);
+  }
+  return v.map((d, i) => positiveInt(fn, `${name}[${i}]`, d)) as [number, number, number];
+}
+
+export function resolveGeneratorConfig(config: GeneratorConfig = {}): ResolvedGeneratorConfig {
+  const fn = 'createGenerator';
+  const d = GAN_DEFAULTS;
+  const c: ResolvedGeneratorConfig = {
+    latentDim: positiveInt(fn, 'latentDim', config.latentDim ?? d.latentDim),
+    outputShape: shape3(fn, 'outputShape', config.outputShape ?? d.outputShape),
+    filters: intList(fn, 'filters', config.filters ?? d.generatorFilters),
+    kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
+    norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
+    mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
+    epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? DEFAULT_EPSILON),
+  };
+  const up = 2 ** c.filters.length;
+  const [h, w] = c.outputShape;
+  if (h % up !== 0 || w % up !== 0) {
+    throw new VbnError(
+      `${fn}: outputShape ${JSON.stringify(c.outputShape)} needs H and W divisible by 2^${c.filters.length} = ${up} (one stride-2 upsampling per entry of filters [${c.filters.join(',')}])`,
+    );
+  }
+  return c;
+}
+
+export function resolveDiscriminatorConfig(
+  config: DiscriminatorConfig = {},
+): ResolvedDiscriminatorConfig {
+  const fn = 'createDiscriminator';
+  const d = GAN_DEFAULTS;
+  const leak = config.leak ?? d.leak;
+  if (typeof leak !== 'number' || !(leak >= 0 && leak < 1)) {
+    throw new VbnError(`${fn}: leak must be a number in [0, 1) but is ${String(leak)}`);
+  }
+  return {
+    inputShape: shape3(fn, 'inputShape', config.inputShape ?? d.outputShape),
+    filters: intList(fn, 'filters', config.filters ?? d.discriminatorFilters),
+    kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
+    leak,
+  };
+}
+
+/** Settings of a GAN run (`vbn gan`), saved in its checkpoints. */
+export interface GanTrainConfig {
+  norm: GanNorm;
+  mode: VbnMode;
+  latentDim: number;
+  generatorFilters: number[];
+  discriminatorFilters: number[];
+  kernelSize: number;
+  batchSize: number;
+  referenceSize: number;
+  epochs: number;
+  lr: number;
+  beta1: number;
+  seed: number;
+  /** Generated images per epoch for the classifier score and Fréchet distance. */
+  evalSamples: number;
+  /** Also checkpoint every N steps (0: only at the end of each epoch). */
+  checkpointEvery: number;
+}
+
+/** Applies GAN_DEFAULTS to what is unset and validates the rest. */
+export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): GanTrainConfig {
+  const fn = 'vbn gan';
+  const d = GAN_DEFAULTS;
+  const int = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new VbnError(`${fn}: ${name} must be an integer >= ${min} but is ${v}`);
+    }
+    return v;
+  };
+  const beta1 = config.beta1 ?? d.beta1;
+  if (!(beta1 >= 0 && beta1 < 1)) {
+    throw new VbnError(`${fn}: beta1 must be in [0, 1) but is ${beta1}`);
+  }
+  const c: GanTrainConfig = {
+    norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
+    mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
+    latentDim: int('latentDim', config.latentDim ?? d.latentDim, 1),
+    generatorFilters: intList(
+      fn,
+      'generatorFilters',
+      config.generatorFilters ?? d.generatorFilters,
+    ),
+    discriminatorFilters: intList(
+      fn,
+      'discriminatorFilters',
+      config.discriminatorFilters ?? d.discriminatorFilters,
+    ),
+    kernelSize: int('kernelSize', config.kernelSize ?? d.kernelSize, 1),
+    batchSize: int('batchSize', config.batchSize ?? d.batchSize, 1),
+    referenceSize: int('referenceSize', config.referenceSize ?? d.referenceSize, 1),
+    epochs: int('epochs', config.epochs ?? d.epochs, 1),
+    lr: checkPositive(fn, 'lr', config.lr ?? d.lr),
+    beta1,
+    seed: int('seed', config.seed ?? d.seed, 0),
+    evalSamples: int('evalSamples', config.evalSamples ?? d.evalSamples, 2),
+    checkpointEvery: int('checkpointEvery', config.checkpointEvery ?? d.checkpointEvery, 0),
+  };
+  return c;
+}

@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Params } from '../model/net.js';
+import type { Discriminator } from './discriminator.js';
+import type { Generator } from './generator.js';
+import { discriminatorLoss, generatorLoss } from './losses.js';
+
+export interface GanNetworks {
+  generator: Generator;
+  discriminator: Discriminator;
+  gParams: Params;
+  dParams: Params;
+  /** Updates the discriminator's parameters. */
+  dOptimizer: tf.Optimizer;
+  /** Updates the generator's parameters. */
+  gOptimizer: tf.Optimizer;
+}
+
+export interface GanStepResult {
+  /** Discriminator loss before its update. */
+  dLoss: number;
+  /** Generator loss after the discriminator's update, before the generator's. */
+  gLoss: number;
+}
+
+/** Raised when a loss is NaN or infinite; the update it would have driven was not applied. */
+export class NonFiniteGanLossError extends Error {
+  constructor(
+    readonly which: 'discriminator' | 'generator',
+    readonly loss: number,
+  ) {
+    super(`${which} loss is ${loss}`);
+    this.name = 'NonFiniteGanLossError';
+  }
+}
+
+/** Adam with the GAN defaults (lr 2e-4, beta1 0.5, beta2 0.999). */
+export function ganOptimizer(lr: number, beta1: number): tf.Optimizer {
+  return tf.train.adam(lr, beta1, 0.999);
+}
+
+function update(
+  which: 'discriminator' | 'generator',
+  optimizer: tf.Optimizer,
+  params: Params,
+  loss: () => tf.Scalar,
+): number {
+  return tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(loss, Object.values(params));
+    const l = value.dataSync()[0];
+    if (!Number.isFinite(l)) throw new NonFiniteGanLossError(which, l);
+    optimizer.applyGradients(grads);
+    return l;
+  });
+}
+
+/**
+ * One GAN step: the discriminator on `real` `[B, H, W, C]` (in [-1, 1]) against G(z) for `z`
+ * `[B, latentDim]`, then the generator on the same z against the updated discriminator.
+ * Creates no tensors that outlive it.
+ */
+export function ganStep(
+  nets: GanNetworks,
+  referenceZ: tf.Tensor | null,
+  z: tf.Tensor,
+  real: tf.Tensor,
+): GanStepResult {
+  const { generator: g, discriminator: d, gParams, dParams } = nets;
+  const dLoss = update('discriminator', nets.dOptimizer, dParams, () => {
+    const fake = g.apply(gParams, referenceZ, z);
+    return discriminatorLoss(d.apply(dParams, real), d.apply(dParams, fake));
+  });
+  const gLoss = update('generator', nets.gOptimizer, gParams, () =>
+    generatorLoss(d.apply(dParams, g.apply(gParams, referenceZ, z))),
+  );
+  return { dLoss, gLoss };
+}

@@ -1,0 +1,206 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadData, useBackend } from 'vbn';
+import { readNpy } from '../src/data/npy.js';
+import { trainGan } from '../src/gan/node/train-gan.js';
+import { tempDir } from './fixtures.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
+function vbn(args: string[], timeout = 120_000) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A tiny GAN: 64 MNIST images, batch 16 (4 steps per epoch), small networks. */
+const SMALL = {
+  generatorFilters: [4, 2],
+  discriminatorFilters: [2, 4],
+  batchSize: 16,
+  referenceSize: 8,
+  epochs: 2,
+  evalSamples: 64,
+  seed: 3,
+};
+const SMALL_FLAGS = [
+  '--limit',
+  '64',
+  '--filters',
+  '4,2',
+  '--d-filters',
+  '2,4',
+  '--batch-size',
+  '16',
+];
+const dataOptions = { data: 'mnist', classes: 'all', limit: 64, seed: 0 };
+
+const metrics = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .map(({ seconds: _s, ...rest }) => rest);
+const lastWeights = (dir: string) => readFileSync(join(dir, 'last', 'weights.bin'));
+
+async function runGan(outDir: string, stopAfter: number | null, resume?: string) {
+  let steps = 0;
+  return trainGan(loadData(dataOptions), {
+    config: { ...SMALL, checkpointEvery: 3 },
+    dataOptions,
+    outDir,
+    resumeFrom: resume,
+    hooks: {
+      onStep: () => void steps++,
+      shouldStop: () => stopAfter !== null && steps >= stopAfter,
+    },
+  });
+}
+
+describe('vbn gan: resume', () => {
+  beforeAll(async () => void (await useBackend('auto')));
+  afterAll(async () => void (await useBackend('cpu')));
+  for (const stopAfter of [2, 6]) {
+    it(`a run stopped after step ${stopAfter} and resumed ends exactly like an uninterrupted one`, async () => {
+      const whole = join(tempDir(), 'whole');
+      const a = await runGan(whole, null);
+      expect(a.steps).toBe(8);
+      const split = join(tempDir(), 'split');
+      const b1 = await runGan(split, stopAfter);
+      expect(b1.interrupted).toBe(true);
+      expect(b1.steps).toBe(stopAfter);
+      const b2 = await runGan(split, null, join(split, 'last'));
+      expect(b2.steps).toBe(8);
+      expect(metrics(split)).toEqual(metrics(whole));
+      expect(lastWeights(split).equals(lastWeights(whole))).toBe(true);
+      expect(
+        readFileSync(join(split, 'samples.png')).equals(readFileSync(join(whole, 'samples.png'))),
+      ).toBe(true);
+    }, 600_000);
+  }
+});
+
+describe('vbn gan / gan-eval / gan-sample on the command line', () => {
+  const out = join(tempDir(), 'run');
+  it('trains and writes the run folder', () => {
+    const r = vbn([
+      'gan',
+      ...SMALL_FLAGS,
+      '--epochs',
+      '1',
+      '--eval-samples',
+      '64',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const files = readdirSync(out);
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'samples.png',
+      'samples-epoch-1.png',
+      'curves.png',
+      'curves.svg',
+      'last',
+    ]) {
+      expect(files).toContain(f);
+    }
+    const grid = PNG.sync.read(readFileSync(join(out, 'samples.png')));
+    expect([grid.width, grid.height]).toEqual([302, 302]); // 10 x (28 + 2) + 2
+    const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(summary.steps).toBe(4);
+  });
+  it('gan-eval prints the metrics as one JSON line', () => {
+    const r = vbn(['gan-eval', '--checkpoint', out, '--samples', '100', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    for (const k of [
+      'classifierScore',
+      'realClassifierScore',
+      'frechetDistance',
+      'realFrechetDistance',
+      'classHistogram',
+      'classesCovered',
+      'batchIndependence',
+      'samples',
+    ]) {
+      expect(m).toHaveProperty(k);
+    }
+    expect(m.samples).toBe(100);
+    expect(m.classHistogram.reduce((a: number, b: number) => a + b, 0)).toBeCloseTo(1, 9);
+    // The classifier recognizes real digits: real images score far above 1.
+    expect(m.realClassifierScore).toBeGreaterThan(8);
+    expect(m.batchIndependence).toBeLessThanOrEqual(1e-6);
+  });
+  it('gan-sample writes [N, 28, 28, 1] float32 in [0, 1] as .npy, or a PNG grid', () => {
+    const npy = join(tempDir(), 's.npy');
+    expect(vbn(['gan-sample', '--checkpoint', out, '--count', '7', '--out', npy]).code).toBe(0);
+    const a = readNpy(npy);
+    expect(a.shape).toEqual([7, 28, 28, 1]);
+    expect(a.dtype).toBe('f4');
+    const v = a.data as Float32Array;
+    expect(Math.min(...v)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...v)).toBeLessThanOrEqual(1);
+    const png = join(tempDir(), 's.png');
+    expect(vbn(['gan-sample', '--checkpoint', out, '--count', '12', '--out', png]).code).toBe(0);
+    expect(PNG.sync.read(readFileSync(png)).height).toBe(2 * 30 + 2);
+  });
+});
+
+describe('bad input: one line, exit 2, nothing written', () => {
+  const cases: [string, string[], RegExp][] = [
+    [
+      '--data',
+      ['gan', '--data', 'x.npy,y.npy'],
+      /^vbn: --data x\.npy,y\.npy: vbn gan trains on 'mnist' only/,
+    ],
+    [
+      '--norm',
+      ['gan', '--norm', 'layer'],
+      /option '--norm <norm>' argument 'layer' is invalid\. expected one of vbn, bn, none\./,
+    ],
+    [
+      '--beta1',
+      ['gan', '--beta1', '1'],
+      /argument '1' is invalid\. expected a number in \[0, 1\)\./,
+    ],
+    [
+      '--filters',
+      ['gan', '--filters', '8,8,8'],
+      /^vbn: createGenerator: outputShape \[28,28,1\] needs H and W divisible by 2\^3 = 8/,
+    ],
+    ['--reference-size', ['gan', '--reference-size', '0'], /expected an integer >= 1\./],
+    [
+      '--resume',
+      ['gan', '--resume', '/no/such/dir'],
+      /^vbn: --checkpoint \/no\/such\/dir: no such folder/,
+    ],
+    [
+      'gan-eval --samples',
+      ['gan-eval', '--checkpoint', '.', '--samples', '20000'],
+      /^vbn: --samples 20000: at most 10000/,
+    ],
+    [
+      'gan-sample --out',
+      ['gan-sample', '--checkpoint', '.', '--count', '2', '--out', 'x.txt'],
+      /^vbn: --out x\.txt: expected a file name ending in \.npy or \.png/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    it(name, () => {
+      const dir = tempDir();
+      const out = join(dir, 'out');
+      const r = vbn([...args, ...(args[0] === 'gan' ? ['--out', out] : [])]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\bat .*\.js:\d+/);
+      expect(existsSync(out)).toBe(false);
+    });
+  }
+});

@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Tape,
+  availableBackends,
+  batchIndependence,
+  createDiscriminator,
+  createGenerator,
+  ganOptimizer,
+  ganStep,
+  generator64,
+  leaves,
+  paramLeaves,
+  useBackend,
+  valuesOf,
+  type GeneratorConfig,
+} from 'vbn';
+import { errorMessage, randn, relErr } from './helpers.js';
+
+/** Tiny generators: 8x8 images, two upsamplings, odd and even kernels. */
+const CASES: { name: string; config: GeneratorConfig; batch: number; reference: number }[] = [
+  { name: 'vbn virtual, k3', config: { norm: 'vbn', kernelSize: 3 }, batch: 3, reference: 4 },
+  { name: 'vbn virtual, k4, B=1', config: { norm: 'vbn', kernelSize: 4 }, batch: 1, reference: 5 },
+  {
+    name: 'vbn reference, k4',
+    config: { norm: 'vbn', mode: 'reference', kernelSize: 4 },
+    batch: 2,
+    reference: 3,
+  },
+  { name: 'bn, k3', config: { norm: 'bn', kernelSize: 3 }, batch: 3, reference: 0 },
+  { name: 'none, k4', config: { norm: 'none', kernelSize: 4 }, batch: 2, reference: 0 },
+];
+const BASE = { latentDim: 3, outputShape: [8, 8, 1] as [number, number, number], filters: [3, 2] };
+
+/** float32 images and gradients (w.r.t. every parameter and z) of L = sum(u * G(z)). */
+function run(config: GeneratorConfig, batch: number, reference: number) {
+  const g = createGenerator({ ...BASE, ...config });
+  const params = g.init(5);
+  // Non-trivial gamma and beta so that their gradients and effects are checked too.
+  for (const [name, v] of Object.entries(params)) {
+    if (name.endsWith('/gamma') || name.endsWith('/beta') || name.endsWith('/bias')) {
+      v.assign(
+        tf.tensor(randn(v.size, name.length * 7, name.endsWith('gamma') ? 1 : 0, 0.3), v.shape),
+      );
+    }
+  }
+  const refZ = reference > 0 ? tf.tensor2d(randn(reference * 3, 11), [reference, 3]) : null;
+  const z = tf.variable(tf.tensor2d(randn(batch * 3, 12), [batch, 3]));
+  const u = randn(batch * 64, 13);
+  const images = g.apply(params, refZ, z);
+  const { grads } = tf.variableGrads(
+    () => tf.sum(tf.mul(g.apply(params, refZ, z), tf.tensor(u, images.shape))),
+    [...Object.values(params), z],
+  );
+  const byName = Object.fromEntries(
+    Object.entries(params).map(([n, v]) => [n, grads[v.name].dataSync() as Float32Array]),
+  );
+  const result = {
+    g,
+    images: images.dataSync() as Float32Array,
+    grads: byName,
+    zGrad: grads[z.name].dataSync() as Float32Array,
+    values: Object.fromEntries(
+      Object.entries(params).map(([n, v]) => [n, { shape: v.shape, values: v.dataSync() }]),
+    ),
+    refZ: refZ ? refZ.dataSync() : null,
+    z: z.dataSync(),
+    u,
+  };
+  tf.dispose([images, refZ ?? [], z, ...Object.values(params), ...Object.values(grads)]);
+  return result;
+}
+
+function oracle(r: ReturnType<typeof run>, batch: number, reference: number) {
+  const t = new Tape();
+  const p = paramLeaves(t, r.values);
+  const z = leaves(t, [batch, 3], r.z);
+  const refZ = r.refZ ? leaves(t, [reference, 3], r.refZ) : null;
+  const out = generator64(t, r.g.config, p, refZ, z);
+  const g = t.backward(out.ids, r.u);
+  return {
+    images: valuesOf(t, out),
+    grads: Object.fromEntries(
+      Object.entries(p).map(([n, v]) => [n, Float64Array.from(v.ids, (id) => g[id])]),
+    ),
+    zGrad: Float64Array.from(z.ids, (id) => g[id]),
+  };
+}
+
+describe('the generator against a float64 implementation', async () => {
+  const backends = (await availableBackends()).filter((b) => b !== 'wasm');
+  describe.each(backends)('on %s', (backend) => {
+    beforeAll(async () => void (await useBackend(backend)));
+    afterAll(async () => void (await useBackend('cpu')));
+    for (const c of CASES) {
+      it(`${c.name}: images, and gradients w.r.t. every parameter and z`, () => {
+        const r = run(c.config, c.batch, c.reference);
+        const o = oracle(r, c.batch, c.reference);
+        expect(r.images.length).toBe(c.batch * 64);
+        expect(Math.max(...r.images.map(Math.abs))).toBeLessThanOrEqual(1);
+        expect(relErr(r.images, o.images), 'images').toBeLessThan(1e-5);
+        for (const name of r.g.parameterNames) {
+          expect(relErr(r.grads[name], o.grads[name]), `grad ${name}`).toBeLessThan(2e-5);
+        }
+        expect(relErr(r.zGrad, o.zGrad), 'grad z').toBeLessThan(2e-5);
+      });
+    }
+  });
+});
+
+describe('batch independence per norm (cpu)', () => {
+  const measure = (norm: 'vbn' | 'bn' | 'none') => {
+    const g = createGenerator({ ...BASE, norm, kernelSize: 4 });
+    const params = g.init(1);
+    const refZ = norm === 'vbn' ? tf.tensor2d(randn(16 * 3, 3), [16, 3]) : null;
+    const v = batchIndependence(g, params, refZ, 0);
+    tf.dispose([refZ ?? [], ...Object.values(params)]);
+    return v;
+  };
+  it('vbn: a sample depends only on its own z (float32 rounding)', () => {
+    expect(measure('vbn')).toBeLessThanOrEqual(1e-6);
+  });
+  it('bn: a sample changes with its companions', () => {
+    expect(measure('bn')).toBeGreaterThan(1e-2);
+  });
+  it('none: exactly 0', () => {
+    expect(measure('none')).toBe(0);
+  });
+});
+
+describe('ganStep', () => {
+  it('updates both networks, lowers nothing to NaN, and leaves the tensor count flat', () => {
+    const g = createGenerator({ ...BASE, kernelSize: 4 });
+    const d = createDiscriminator({ inputShape: [8, 8, 1], filters: [2, 3], kernelSize: 4 });
+    const nets = {
+      generator: g,
+      discriminator: d,
+      gParams: g.init(0),
+      dParams: d.init(1),
+      gOptimizer: ganOptimizer(2e-4, 0.5),
+      dOptimizer: ganOptimizer(2e-4, 0.5),
+    };
+    const refZ = tf.tensor2d(randn(8 * 3, 1), [8, 3]);
+    const z = tf.tensor2d(randn(4 * 3, 2), [4, 3]);
+    const real = tf.tensor4d(randn(4 * 64, 3).map(Math.tanh), [4, 8, 8, 1]);
+    const before = Object.fromEntries(
+      [...Object.entries(nets.gParams), ...Object.entries(nets.dParams)].map(([n, v], i) => [
+        `${i}${n}`,
+        v.dataSync().slice(),
+      ]),
+    );
+    ganStep(nets, refZ, z, real); // creates the optimizers' slots
+    const count = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const r = ganStep(nets, refZ, z, real);
+      expect(Number.isFinite(r.dLoss) && Number.isFinite(r.gLoss)).toBe(true);
+    }
+    expect(tf.memory().numTensors).toBe(count);
+    const after = [...Object.entries(nets.gParams), ...Object.entries(nets.dParams)];
+    after.forEach(([n, v], i) => {
+      if (n.endsWith('/beta') || n.endsWith('/gamma') || n.includes('kernel')) {
+        expect(relErr(v.dataSync(), before[`${i}${n}`]), n).toBeGreaterThan(0);
+      }
+    });
+  });
+});
+
+describe('bad input', () => {
+  it('names the rule and the values received', () => {
+    expect(errorMessage(() => createGenerator({ outputShape: [30, 30, 1] }))).toBe(
+      'createGenerator: outputShape [30,30,1] needs H and W divisible by 2^2 = 4 (one stride-2 upsampling per entry of filters [64,32])',
+    );
+    expect(
+      errorMessage(() => createGenerator(JSON.parse('{"norm":"layer"}') as GeneratorConfig)),
+    ).toBe(`createGenerator: unknown norm "layer" (expected one of 'vbn', 'bn', 'none')`);
+    expect(errorMessage(() => createGenerator({ latentDim: 0 }))).toBe(
+      'createGenerator: latentDim must be a positive integer but is 0',
+    );
+    const g = createGenerator({ ...BASE });
+    const params = g.init(0);
+    const z = tf.zeros([2, 4]);
+    expect(errorMessage(() => g.apply(params, tf.zeros([3, 3]), z))).toBe(
+      'Generator.apply: z must be float32 of shape [B,3] with B >= 1 but is float32 [2,4]',
+    );
+    expect(errorMessage(() => g.apply(params, null, tf.zeros([2, 3])))).toBe(
+      "Generator.apply: norm 'vbn' needs referenceZ [N,3] but got null",
+    );
+    const d = createDiscriminator({ inputShape: [8, 8, 1] });
+    expect(errorMessage(() => d.apply(d.init(0), tf.zeros([2, 8, 8, 3])))).toBe(
+      'Discriminator.apply: images must be float32 of shape [B,8,8,1] with B >= 1 but is float32 [2,8,8,3]',
+    );
+    tf.dispose([z, ...Object.values(params)]);
+  });
+});
