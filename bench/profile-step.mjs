@@ -1,22 +1,10 @@
 // Per-kernel time of one training step: node bench/profile-step.mjs [backend] [imageSize] [strategy]
 // Prints the kernels by total time, plus wall time, user/system CPU seconds and peak RSS.
 import * as tf from '@tensorflow/tfjs-core';
-import * as vbn from 'vbn';
+import { seedStep } from './seed-step.mjs';
 
 const [backend = 'native', size = '128', strategy = 'concat'] = process.argv.slice(2);
-const s = Number(size);
-await vbn.useBackend(backend);
-tf.enableProdMode();
-const net = vbn.createVbnNet({ inputShape: [s, s, 1], filters: [16, 32, 64] });
-const p = net.init(1);
-const R = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 5);
-const X = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 6);
-const y = tf.tensor1d(
-  Array.from({ length: 32 }, (_, i) => i % 2),
-  'int32',
-);
-const opt = tf.train.adam(1e-3);
-const step = () => vbn.trainStep(net, p, opt, R, X, y, { strategy, loss: 'softmax-cross-entropy' });
+const step = await seedStep({ backend, size: Number(size), strategy });
 step();
 const u0 = process.cpuUsage();
 const t0 = performance.now();

@@ -7,29 +7,13 @@
 // every row gets the bytes its inputs and outputs occupy (a lower bound on the memory traffic).
 // Pass: forward, backward-data, backward-weights, VBN (VbnLayer and its gradient), other.
 import * as tf from '@tensorflow/tfjs-core';
-import * as vbn from 'vbn';
+import { seedStep } from './seed-step.mjs';
 
 const [size = '256', mode = 'virtual', ceilingArg = '229.5', filtersArg = '16,32,64'] =
   process.argv.slice(2);
 const s = Number(size);
 const ceiling = Number(ceilingArg);
-await vbn.useBackend('native');
-tf.enableProdMode();
-const net = vbn.createVbnNet({
-  inputShape: [s, s, 1],
-  filters: filtersArg.split(',').map(Number),
-  mode,
-});
-const p = net.init(1);
-const R = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 5);
-const X = tf.randomNormal([32, s, s, 1], 0, 1, 'float32', 6);
-const y = tf.tensor1d(
-  Array.from({ length: 32 }, (_, i) => i % 2),
-  'int32',
-);
-const opt = tf.train.adam(1e-3);
-const step = () =>
-  vbn.trainStep(net, p, opt, R, X, y, { strategy: 'concat', loss: 'softmax-cross-entropy' });
+const step = await seedStep({ size: s, mode, filters: filtersArg.split(',').map(Number) });
 step();
 const t0 = performance.now();
 const u0 = process.cpuUsage();
