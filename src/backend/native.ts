@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { VbnError, shapeString } from '../errors.js';
 import { registerFusedGradients } from './fused-ops.js';
+import { LOOP_KERNELS } from './loop-kernels.js';
 import { checkIntegerIn } from '../vbn/validate.js';
 
 /**
@@ -365,20 +366,32 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       a.spatialMeanGrad(dyv, v.rows, v.spatial, v.channels, dx, from);
       return backend.makeTensorInfo(x.shape, 'float32', dx);
     },
+    ...loopKernels(),
     Add: ({ inputs, backend, attrs }) => {
       const { a: A, b: B } = inputs as Record<string, tf.TensorInfo>;
       const av = f32(backend, A);
       const bv = f32(backend, B);
       const n = sizeOf(A.shape);
-      // Large same-shape float32 sums (gradient accumulation); everything else stays on cpu.
+      // Large same-shape float32 sums (gradient accumulation) in the engine; the rest as Add's loop.
       if (!av || !bv || n < 1 << 16 || A.shape.join(',') !== B.shape.join(',')) {
-        return fallback('Add')({ inputs, backend, attrs });
+        return orFallback('Add', LOOP_KERNELS.Add)({ inputs, backend, attrs });
       }
       const out = new Float32Array(n);
       a.add(av, bv, out, n);
       return backend.makeTensorInfo(A.shape, 'float32', out);
     },
   };
+}
+
+/** A loop kernel, or the cpu kernel where it returns null. */
+function orFallback(name: string, loop: (typeof LOOP_KERNELS)[string]): KernelFunc {
+  return (args) => loop(args) ?? fallback(name)(args);
+}
+
+function loopKernels(): Record<string, KernelFunc> {
+  return Object.fromEntries(
+    Object.entries(LOOP_KERNELS).map(([name, loop]) => [name, orFallback(name, loop)]),
+  );
 }
 
 /** x `[B, ..., C]` seen as `[rows = B, spatial, channels = C]` (the addon checks the counts). */
