@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +42,11 @@ const metrics = (dir: string) =>
     .split('\n')
     .map((l) => JSON.parse(l))
     .map(({ seconds: _s, ...rest }) => rest);
+/** Every path under dir with its size and modification time. */
+const snapshot = (dir: string) =>
+  (readdirSync(dir, { recursive: true }) as string[])
+    .sort()
+    .map((f) => [f, statSync(join(dir, f)).size, statSync(join(dir, f)).mtimeMs]);
 const lastWeights = (dir: string) => readFileSync(join(dir, 'last', 'weights.bin'));
 
 async function runGan(outDir: string, stopAfter: number | null, resume?: string) {
@@ -149,6 +154,34 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     const png = join(tempDir(), 's.png');
     expect(vbn(['gan-sample', '--checkpoint', out, '--count', '12', '--out', png]).code).toBe(0);
     expect(PNG.sync.read(readFileSync(png)).height).toBe(2 * 30 + 2);
+  });
+  it('--resume refuses a changed setting in one line and writes nothing', () => {
+    const before = snapshot(out);
+    const changes: [string[], RegExp][] = [
+      [['--norm', 'bn'], /--norm bn would change the run, which has --norm vbn/],
+      [['--filters', '8,4'], /--filters 8,4 would change the run, which has --filters 4,2/],
+      [['--lr', '0.001'], /--lr 0\.001 would change the run, which has --lr 0\.0002/],
+      [['--classes', '3,5'], /--classes 3,5 would change the run, which has --classes all/],
+      [['--limit', '128'], /--limit 128 would change the run, which has --limit 64/],
+      [['--epochs', '0'], /--epochs/],
+    ];
+    for (const [flags, message] of changes) {
+      const r = vbn(['gan', '--resume', out, ...flags]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(snapshot(out)).toEqual(before);
+  });
+  it('--resume --epochs N trains on to N epochs in total; the same settings are accepted', () => {
+    const r = vbn(['gan', '--resume', out, ...SMALL_FLAGS, '--epochs', '2', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!).steps).toBe(8);
+    expect(metrics(out).map((m) => m.epoch)).toEqual([1, 2]);
+    const again = vbn(['gan', '--resume', out, '--epochs', '1']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/--epochs 1: the run in .* has already completed 2 epochs/);
   });
 });
 

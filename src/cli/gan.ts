@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { useBackend, type BackendChoice } from '../backend/select.js';
 import { loadData, type DataOptions } from '../data/load.js';
 import { VbnError } from '../errors.js';
@@ -9,6 +9,7 @@ import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
 import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
+import { resumeChangeError } from '../train/config.js';
 import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';
@@ -131,6 +132,20 @@ function beta1(value: string): number {
   return v;
 }
 
+/** A resumed run keeps its data and its folder: --classes, --limit and --out must match them. */
+function refuseDataChanges(flags: GanFlags, saved: DataOptions, runDir: string): void {
+  const given: [string, unknown, unknown][] = [
+    ['--classes', flags.classes, saved.classes ?? 'all'],
+    ['--limit', flags.limit, saved.limit],
+    ['--out', flags.out && resolve(flags.out), resolve(runDir)],
+  ];
+  for (const [flag, value, was] of given) {
+    if (value !== undefined && value !== was) {
+      throw resumeChangeError(flags.resume!, flag, value, was);
+    }
+  }
+}
+
 export function ganCommand(ctx: CliContext): Command {
   const cmd = new Command('gan').description(
     'train a GAN on MNIST whose generator uses VBN (or bn, none); writes config.json, metrics.jsonl, sample grids, curves and checkpoints to --out',
@@ -159,6 +174,7 @@ export function ganCommand(ctx: CliContext): Command {
       }
       dataOptions = meta.data;
       outDir = dirname(resumeFrom);
+      refuseDataChanges(flags, meta.data, outDir);
     }
     outDir ??= join('runs', `gan-${timestamp()}`);
     const fallbacks: string[] = [];

@@ -5,7 +5,13 @@ import { readNpyImages } from '../data/npy.js';
 import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/load.js';
 import { VbnError } from '../errors.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
-import { TRAIN_DEFAULTS, flagOf, resumeConfig, type TrainConfig } from '../train/config.js';
+import {
+  TRAIN_DEFAULTS,
+  flagOf,
+  resumeChangeError,
+  resumeConfig,
+  type TrainConfig,
+} from '../train/config.js';
 import { writeCurves } from '../train/plot.js';
 import type { CheckpointMeta } from '../train/state.js';
 import { train } from '../train/train.js';
@@ -91,9 +97,7 @@ function resumeTarget(flags: TrainFlags): {
   // The run folder holds the checkpoints, whether --resume named it or one of its checkpoints.
   const outDir = dirname(from);
   const refuse = (flag: string, value: unknown, was: unknown) => {
-    throw new VbnError(
-      `--resume ${flags.resume}: ${flag} ${String(value)} would change the run, which has ${flag} ${String(was)} (a resumed run keeps its network, data and optimizer; start a new run with --out to change it)`,
-    );
+    throw resumeChangeError(flags.resume!, flag, value, was);
   };
   for (const k of DATA_KEYS) {
     const was = data[k] ?? (DATA_DEFAULTS as DataOptions)[k];

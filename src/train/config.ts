@@ -127,26 +127,47 @@ export const flagOf = (field: string): string =>
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/** The one error of a resumed run asked to change what it keeps. */
+export function resumeChangeError(
+  resume: string,
+  flag: string,
+  value: unknown,
+  was: unknown,
+): VbnError {
+  return new VbnError(
+    `--resume ${resume}: ${flag} ${String(value)} would change the run, which has ${flag} ${String(was ?? 'unset')} (a resumed run keeps its network, data and optimizer; start a new run with --out to change it)`,
+  );
+}
+
 /**
- * The configuration of a resumed run: the saved one, with the RESUMABLE fields of `given`.
- * Any other field of `given` that differs from the saved value is refused with its flag: a resumed
- * run keeps its network, data order and optimizer. `--epochs N` means N epochs in total.
+ * `saved` with the `resumable` fields of `given`. Any other field of `given` that differs from the
+ * saved value is refused with its flag (`flag(field)`): a resumed run keeps its network, data
+ * order and optimizer. Shared by `vbn train` and `vbn gan`.
  */
+export function mergeResumed<T extends object>(
+  saved: T,
+  given: Partial<T>,
+  runDir: string,
+  resumable: readonly (keyof T)[],
+  flag: (field: string) => string = flagOf,
+): T {
+  const out = { ...saved };
+  for (const [field, value] of Object.entries(stripUndefined(given))) {
+    const key = field as keyof T;
+    if (resumable.includes(key)) {
+      Object.assign(out, { [key]: value });
+    } else if (!same(value, saved[key])) {
+      throw resumeChangeError(runDir, flag(field), value, saved[key]);
+    }
+  }
+  return out;
+}
+
+/** The configuration of a resumed `vbn train` run; `--epochs N` means N epochs in total. */
 export function resumeConfig(
   saved: TrainConfig,
   given: Partial<TrainConfig>,
   runDir: string,
 ): TrainConfig {
-  const out = { ...saved };
-  for (const [field, value] of Object.entries(stripUndefined(given))) {
-    const key = field as keyof TrainConfig;
-    if (RESUMABLE.includes(key)) {
-      Object.assign(out, { [key]: value });
-    } else if (!same(value, saved[key])) {
-      throw new VbnError(
-        `--resume ${runDir}: ${flagOf(key)} ${String(value)} would change the run, which has ${flagOf(key)} ${String(saved[key])} (a resumed run keeps its network, data and optimizer; start a new run with --out to change it)`,
-      );
-    }
-  }
-  return resolveTrainConfig(out);
+  return resolveTrainConfig(mergeResumed(saved, given, runDir, RESUMABLE));
 }

@@ -12,6 +12,7 @@ import {
 } from '../../train/checkpoint.js';
 import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
 import { TrainingDivergedError, epochOrder } from '../../train/train.js';
+import { flagOf, mergeResumed } from '../../train/config.js';
 import { resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
 import {
   featureGaussian,
@@ -95,7 +96,9 @@ async function setUp(
       `--resume ${options.resumeFrom}: not a GAN checkpoint (written by vbn train)`,
     );
   }
-  const config = meta ? meta.config : resolveGanTrainConfig(options.config ?? {});
+  const config = meta
+    ? resumedGanConfig(meta, options.config ?? {}, options.resumeFrom!)
+    : resolveGanTrainConfig(options.config ?? {});
   const { generator, discriminator } = networksOf(config, data.train.shape);
   const nets: GanNetworks = {
     generator,
@@ -121,6 +124,31 @@ async function setUp(
   }
   const state = meta ? structuredClone(meta.state) : freshState();
   return { config, nets, referenceZ, state, meta };
+}
+
+/** Settings a resumed GAN run may change: they alter neither the networks nor the data order. */
+const GAN_RESUMABLE: readonly (keyof GanTrainConfig)[] = ['epochs', 'checkpointEvery'];
+const GAN_FLAGS: Partial<Record<string, string>> = {
+  generatorFilters: '--filters',
+  discriminatorFilters: '--d-filters',
+};
+
+/** The saved configuration with the given epochs (the total) and checkpointEvery; other changes refused. */
+function resumedGanConfig(
+  meta: GanCheckpointMeta,
+  given: Partial<GanTrainConfig>,
+  runDir: string,
+): GanTrainConfig {
+  const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
+  const config = resolveGanTrainConfig(
+    mergeResumed(meta.config, given, runDir, GAN_RESUMABLE, flag),
+  );
+  if (config.epochs < meta.state.epoch) {
+    throw new VbnError(
+      `--epochs ${config.epochs}: the run in ${runDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
+    );
+  }
+  return config;
 }
 
 /** Real images of the epoch's k-th batch, scaled to [-1, 1]. */
