@@ -163,6 +163,49 @@ describe('ganStep', () => {
       }
     });
   });
+
+  it('equals a discriminator update on G(z) followed by a generator update, done separately', () => {
+    const g = createGenerator({ ...BASE, kernelSize: 3 });
+    const d = createDiscriminator({ inputShape: [8, 8, 1], filters: [2, 3], kernelSize: 3 });
+    const nets = (seed: number) => ({
+      generator: g,
+      discriminator: d,
+      gParams: g.init(seed),
+      dParams: d.init(seed + 1),
+      gOptimizer: ganOptimizer(1e-2, 0.5),
+      dOptimizer: ganOptimizer(1e-2, 0.5),
+    });
+    const fused = nets(4);
+    const plain = nets(4);
+    const refZ = tf.tensor2d(randn(5 * 3, 21), [5, 3]);
+    const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
+    const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;
+    for (let step = 0; step < 3; step++) {
+      const z = tf.tensor2d(randn(3 * 3, 30 + step), [3, 3]);
+      const r = ganStep(fused, refZ, z, real);
+      // The textbook order: D on real vs G(z) (no gradient into G), then G against the new D.
+      const p = plain;
+      const fake = tf.tidy(() => g.apply(p.gParams, refZ, z));
+      const dStep = p.dOptimizer.minimize(
+        () =>
+          tf.add(softplus(tf.neg(d.apply(p.dParams, real))), softplus(d.apply(p.dParams, fake))),
+        true,
+        Object.values(p.dParams),
+      );
+      const gStep = p.gOptimizer.minimize(
+        () => softplus(tf.neg(d.apply(p.dParams, g.apply(p.gParams, refZ, z)))),
+        true,
+        Object.values(p.gParams),
+      );
+      expect([r.dLoss, r.gLoss]).toEqual([dStep!.dataSync()[0], gStep!.dataSync()[0]]);
+      tf.dispose([z, fake, dStep!, gStep!]);
+    }
+    for (const which of ['gParams', 'dParams'] as const) {
+      for (const [name, v] of Object.entries(fused[which])) {
+        expect(Array.from(v.dataSync()), name).toEqual(Array.from(plain[which][name].dataSync()));
+      }
+    }
+  });
 });
 
 describe('bad input', () => {

@@ -56,7 +56,9 @@ function update(
 /**
  * One GAN step: the discriminator on `real` `[B, H, W, C]` (in [-1, 1]) against G(z) for `z`
  * `[B, latentDim]`, then the generator on the same z against the updated discriminator.
- * Creates no tensors that outlive it.
+ * G(z) is computed once, on the generator's gradient tape; the discriminator's update takes a
+ * copy of it (no gradient flows from the discriminator's loss into the generator), and the
+ * generator's loss then uses the updated discriminator. Creates no tensors that outlive it.
  */
 export function ganStep(
   nets: GanNetworks,
@@ -65,12 +67,14 @@ export function ganStep(
   real: tf.Tensor,
 ): GanStepResult {
   const { generator: g, discriminator: d, gParams, dParams } = nets;
-  const dLoss = update('discriminator', nets.dOptimizer, dParams, () => {
+  let dLoss = NaN;
+  const gLoss = update('generator', nets.gOptimizer, gParams, () => {
     const fake = g.apply(gParams, referenceZ, z);
-    return discriminatorLoss(d.apply(dParams, real), d.apply(dParams, fake));
+    const data = tf.tensor(fake.dataSync(), fake.shape); // off the tape: the discriminator's data
+    dLoss = update('discriminator', nets.dOptimizer, dParams, () =>
+      discriminatorLoss(d.apply(dParams, real), d.apply(dParams, data)),
+    );
+    return generatorLoss(d.apply(dParams, fake));
   });
-  const gLoss = update('generator', nets.gOptimizer, gParams, () =>
-    generatorLoss(d.apply(dParams, g.apply(gParams, referenceZ, z))),
-  );
   return { dLoss, gLoss };
 }
