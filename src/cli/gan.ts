@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { useBackend, type BackendChoice } from '../backend/select.js';
 import { loadData, type DataOptions } from '../data/load.js';
 import { VbnError } from '../errors.js';
-import { GAN_NORMS, type GanNorm, type GanTrainConfig } from '../gan/config.js';
+import { GAN_DEFAULTS, GAN_NORMS, type GanNorm, type GanTrainConfig } from '../gan/config.js';
 import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
@@ -96,27 +96,52 @@ function ganProgress(quiet: boolean): GanHooks & { stop(): void } {
 }
 
 function ganFlags(cmd: Command): Command {
+  const D = GAN_DEFAULTS;
   return cmd
     .option('--data <source>', "only 'mnist' (the metrics' classifier is an MNIST classifier)")
     .option('--classes <list>', "MNIST digits: 'all' (default) or a comma list like 3,5")
     .option('--limit <n>', 'use at most N training images', integer(1))
     .option(
       '--norm <norm>',
-      `generator norm: ${GAN_NORMS.join('|')} (default vbn)`,
+      `generator norm: ${GAN_NORMS.join('|')} (default ${D.norm})`,
       choice(GAN_NORMS),
     )
-    .option('--mode <mode>', 'VBN mode: virtual (default) or reference', choice(VBN_MODES))
-    .option('--latent-dim <n>', 'length of z (default 64)', integer(1))
-    .option('--filters <list>', 'generator block channels (default 64,32)', intList)
-    .option('--d-filters <list>', 'discriminator block channels (default 32,64)', intList)
-    .option('--kernel-size <n>', 'kernel of every (transposed) conv (default 4)', integer(1))
-    .option('--epochs <n>', 'epochs (default 1)', integer(1))
-    .option('--batch-size <n>', 'real and generated images per step (default 64)', integer(1))
-    .option('--reference-size <n>', 'reference latents N (default 64)', integer(1))
-    .option('--lr <rate>', 'Adam learning rate of both networks (default 2e-4)', positiveNumber)
-    .option('--beta1 <b>', 'Adam beta1 (default 0.5)', beta1)
-    .option('--seed <n>', 'random seed (default 0)', integer(0))
-    .option('--eval-samples <n>', 'samples for the per-epoch metrics (default 1000)', integer(2))
+    .option(
+      '--mode <mode>',
+      `VBN mode: virtual or reference (default ${D.mode})`,
+      choice(VBN_MODES),
+    )
+    .option('--latent-dim <n>', `length of z (default ${D.latentDim})`, integer(1))
+    .option(
+      '--filters <list>',
+      `generator block channels (default ${D.generatorFilters.join(',')})`,
+      intList,
+    )
+    .option(
+      '--d-filters <list>',
+      `discriminator block channels (default ${D.discriminatorFilters.join(',')})`,
+      intList,
+    )
+    .option(
+      '--kernel-size <n>',
+      `kernel of every (transposed) conv (default ${D.kernelSize})`,
+      integer(1),
+    )
+    .option('--epochs <n>', `epochs in total (default ${D.epochs})`, integer(1))
+    .option(
+      '--batch-size <n>',
+      `real and generated images per step (default ${D.batchSize})`,
+      integer(1),
+    )
+    .option('--reference-size <n>', `reference latents N (default ${D.referenceSize})`, integer(1))
+    .option('--lr <rate>', `Adam learning rate of both networks (default ${D.lr})`, positiveNumber)
+    .option('--beta1 <b>', `Adam beta1 (default ${D.beta1})`, beta1)
+    .option('--seed <n>', `random seed (default ${D.seed})`, integer(0))
+    .option(
+      '--eval-samples <n>',
+      `samples for the per-epoch metrics (default ${D.evalSamples})`,
+      integer(2),
+    )
     .option('--checkpoint-every <n>', 'also checkpoint every N steps', integer(0))
     .option('--out <dir>', 'output folder (default runs/gan-<time>)')
     .option('--resume <dir>', 'continue the run in DIR from its last complete checkpoint')

@@ -20,7 +20,8 @@ export const GAN_DEFAULTS = {
   beta1: 0.5,
   batchSize: 64,
   referenceSize: 64,
-  epochs: 1,
+  // 5 epochs (4690 steps) take about 12.5 minutes on the 2-core machine (docs/gan.md).
+  epochs: 5,
   seed: 0,
   evalSamples: 1000,
   checkpointEvery: 0,
