@@ -1,0 +1,86 @@
+// Trains a GAN recipe for a number of steps and prints the metrics every `every` steps, to compare
+// recipes at equal steps or equal time (docs/gan.md, "What limits the score"):
+//   node bench/gan-recipe.mjs '{"steps":1800,"every":900,"df":[64,128],"gLr":5e-4,"dLr":5e-4}'
+// Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel).
+// Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
+// metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
+import * as tf from '@tensorflow/tfjs-core';
+import * as vbn from 'vbn';
+import { featureGaussian, generateImages, sampleMetrics } from '../dist/gan/evaluate.js';
+import { readClassifier } from '../dist/gan/node/classifier-files.js';
+
+const o = {
+  steps: 900,
+  every: 300,
+  gLr: 2e-4,
+  dLr: 2e-4,
+  beta1: 0.5,
+  gf: [64, 32],
+  df: [32, 64],
+  norm: 'vbn',
+  batch: 64,
+  ref: 64,
+  latent: 64,
+  k: 4,
+  ...JSON.parse(process.argv[2] ?? '{}'),
+};
+await vbn.useBackend('native');
+tf.enableProdMode();
+const data = vbn.loadData({ data: 'mnist', classes: 'all' });
+const g = vbn.createGenerator({
+  filters: o.gf,
+  kernelSize: o.k,
+  norm: o.norm,
+  latentDim: o.latent,
+});
+const d = vbn.createDiscriminator({ filters: o.df, kernelSize: o.k });
+const nets = {
+  generator: g,
+  discriminator: d,
+  gParams: g.init(0),
+  dParams: d.init(1),
+  gOptimizer: vbn.ganOptimizer(o.gLr, o.beta1),
+  dOptimizer: vbn.ganOptimizer(o.dLr, o.beta1),
+};
+const refZ = o.norm === 'vbn' ? vbn.latents(0, 1, o.ref, o.latent) : null;
+const evalZ = vbn.latents(0, 2, 1000, o.latent);
+const classifier = readClassifier();
+const realGaussian = featureGaussian(classifier, data.val.images, 1000);
+const n = data.train.labels.length;
+const px = 28 * 28;
+const batchOf = (s) =>
+  tf.tidy(() => {
+    const buf = new Float32Array(o.batch * px);
+    for (let r = 0; r < o.batch; r++) {
+      const j = (s * 7919 + r * 104729) % n;
+      buf.set(data.train.images.subarray(j * px, (j + 1) * px), r * px);
+    }
+    return tf.sub(tf.mul(tf.tensor4d(buf, [o.batch, 28, 28, 1]), 2), 1);
+  });
+let trainMs = 0;
+for (let s = 1; s <= o.steps; s++) {
+  const t = performance.now();
+  const batch = batchOf(s);
+  const z = vbn.latents(0, 100 + s, o.batch, o.latent);
+  const r = vbn.ganStep(nets, refZ, z, batch);
+  tf.dispose([batch, z]);
+  trainMs += performance.now() - t;
+  if (s % o.every === 0) {
+    const m = sampleMetrics(
+      classifier,
+      generateImages(g, nets.gParams, refZ, evalZ),
+      1000,
+      realGaussian,
+    );
+    const line = {
+      step: s,
+      trainSeconds: +(trainMs / 1000).toFixed(1),
+      dLoss: +r.dLoss.toFixed(3),
+      gLoss: +r.gLoss.toFixed(3),
+      classifierScore: +m.classifierScore.toFixed(2),
+      frechetDistance: +m.frechetDistance.toFixed(1),
+      classesCovered: m.classesCovered,
+    };
+    console.log(JSON.stringify(line));
+  }
+}

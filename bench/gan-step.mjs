@@ -1,0 +1,40 @@
+// Times the default GAN step (vbn generator, batch 64, reference 64) and prints where it goes:
+//   node bench/gan-step.mjs [backend=native] [generator filters=64,32] [discriminator filters=32,64]
+// Mean of 10 steps after 3 warm-ups, then one profiled step: kernel time per kernel name.
+import * as tf from '@tensorflow/tfjs-core';
+import * as vbn from 'vbn';
+
+const [backend = 'native', gf = '64,32', df = '32,64'] = process.argv.slice(2);
+const list = (s) => s.split(',').map(Number);
+await vbn.useBackend(backend);
+tf.enableProdMode();
+const g = vbn.createGenerator({ filters: list(gf) });
+const d = vbn.createDiscriminator({ filters: list(df) });
+const nets = {
+  generator: g,
+  discriminator: d,
+  gParams: g.init(1),
+  dParams: d.init(2),
+  gOptimizer: vbn.ganOptimizer(2e-4, 0.5),
+  dOptimizer: vbn.ganOptimizer(2e-4, 0.5),
+};
+const refZ = vbn.latents(0, 1, 64, 64);
+const z = vbn.latents(0, 2, 64, 64);
+const real = tf.randomUniform([64, 28, 28, 1], -1, 1, 'float32', 3);
+const step = () => vbn.ganStep(nets, refZ, z, real);
+for (let i = 0; i < 3; i++) step();
+const t0 = performance.now();
+for (let i = 0; i < 10; i++) step();
+console.log(`${backend}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`);
+const profile = await tf.profile(step);
+const byName = new Map();
+for (const k of profile.kernels) {
+  const ms = await k.kernelTimeMs;
+  const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+  byName.set(k.name, { ms: e.ms + (typeof ms === 'number' ? ms : 0), calls: e.calls + 1 });
+}
+const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+console.log('kernel                 ms  calls');
+for (const [name, e] of rows) {
+  console.log(`${name.padEnd(20)} ${e.ms.toFixed(1).padStart(5)} ${String(e.calls).padStart(6)}`);
+}
