@@ -13,6 +13,7 @@ import { resumeChangeError } from '../train/config.js';
 import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';
+import { commandHooks, noteInterrupted } from './run-hooks.js';
 import { choice, intList, integer, positiveNumber } from './parse.js';
 
 interface GanFlags {
@@ -237,16 +238,12 @@ export function ganCommand(ctx: CliContext): Command {
       backend,
       hooks: {
         ...progress,
-        onEpoch: async (m, state) => {
-          progress.onEpoch?.(m, state);
-          if (flags.plots) await writeGanCurves(outDir, state);
-        },
-        shouldStop: () => ctx.stopRequested(),
+        ...commandHooks(ctx, progress, flags.plots ? (s) => writeGanCurves(outDir, s) : null),
       },
     });
     progress.stop();
     if (summary.interrupted) {
-      ctx.note(`stopped after step ${summary.steps}; resume with: npx vbn gan --resume ${outDir}`);
+      noteInterrupted(ctx, 'gan', summary.steps, outDir);
     } else if (!flags.quiet && summary.last) {
       ctx.out(
         `classifier score ${summary.last.classifierScore.toFixed(3)}, Fréchet distance ${summary.last.frechetDistance.toFixed(3)} after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; samples and checkpoints in ${outDir} (full metrics: npx vbn gan-eval --checkpoint ${outDir})`,

@@ -20,6 +20,7 @@ import { integer } from './parse.js';
 import { dataFlags, networkFlags, runtimeFlags, trainingFlags } from './flags.js';
 import { printJson, type CliContext } from './context.js';
 import { progressHooks } from './progress.js';
+import { commandHooks, noteInterrupted } from './run-hooks.js';
 
 interface TrainFlags extends DataOptions {
   filters?: number[];
@@ -160,17 +161,12 @@ async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
     backend,
     hooks: {
       ...progress,
-      onEpoch: async (m, history) => {
-        progress.onEpoch?.(m, history);
-        if (flags.plots) await writeCurves(outDir, history);
-      },
-      shouldStop: () => ctx.stopRequested(),
+      ...commandHooks(ctx, progress, flags.plots ? (h) => writeCurves(outDir, h) : null),
     },
   });
   progress.stop();
   if (summary.interrupted) {
-    // Said even with --quiet: the run did not finish.
-    ctx.note(`stopped after step ${summary.steps}; resume with: npx vbn train --resume ${outDir}`);
+    noteInterrupted(ctx, 'train', summary.steps, outDir);
   } else if (!flags.quiet) {
     ctx.out(
       `validation accuracy ${(100 * summary.valAccuracy).toFixed(2)}% (loss ${summary.valLoss.toFixed(4)}) after ${summary.epochs} epochs, ${summary.steps} steps, ${summary.seconds.toFixed(1)} s training; checkpoints in ${outDir}`,
