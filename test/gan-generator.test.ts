@@ -15,6 +15,7 @@ import {
   valuesOf,
   type GeneratorConfig,
 } from 'vbn';
+import { leakyReluOf } from '../src/gan/leaky-relu.js';
 import { errorMessage, randn, relErr } from './helpers.js';
 
 /** Tiny generators: 8x8 images, two upsamplings, odd and even kernels. */
@@ -206,6 +207,36 @@ describe('ganStep', () => {
       }
     }
   });
+});
+
+describe("the discriminator's leaky ReLU (gradient as dy * step(x, leak))", async () => {
+  afterAll(async () => {
+    await useBackend('cpu');
+  });
+  for (const backend of (await availableBackends()).filter((b) => b !== 'wasm')) {
+    it(`${backend}: the values and gradients of tf.leakyRelu, bit for bit, and the closed form`, async () => {
+      await useBackend(backend);
+      const xs = [...randn(200, 41), 0, -0, 1e-30, -1e-30, 3e38, -3e38];
+      const us = randn(xs.length, 42);
+      for (const leak of [0.2, 0.01, 0]) {
+        const f = leakyReluOf(leak);
+        const x = tf.tensor4d(xs, [1, 1, 1, xs.length]);
+        const u = tf.tensor4d(us, [1, 1, 1, xs.length]);
+        const loss = (g: (t: tf.Tensor4D) => tf.Tensor) => (t: tf.Tensor4D) =>
+          tf.sum(tf.mul(u, g(t)));
+        const ours = tf.grad(loss(f))(x).dataSync();
+        const theirs = tf
+          .grad(loss((t) => tf.leakyRelu(t, leak)))(x)
+          .dataSync();
+        expect(Array.from(f(x).dataSync())).toEqual(Array.from(tf.leakyRelu(x, leak).dataSync()));
+        expect(Array.from(ours)).toEqual(Array.from(theirs));
+        const slope = Math.fround(leak);
+        const closed = xs.map((v, i) => Math.fround(us[i] * (v > 0 ? 1 : slope)));
+        expect(Array.from(ours)).toEqual(closed);
+        tf.dispose([x, u]);
+      }
+    });
+  }
 });
 
 describe('bad input', () => {

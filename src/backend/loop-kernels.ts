@@ -5,7 +5,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
  * Plain typed-array loops for cpu kernels whose generic TensorFlow.js implementations cost far
  * more than the work: Slice and PadV2 compute an index-to-location array per element (150 ms to
  * take channel 0 of a [128, 28, 28, 8] tensor, the generator's output), and the binary
- * element-wise kernels call a shared closure per element. Each returns null where it does not
+ * and unary element-wise kernels call a shared closure per element. Each returns null where it does not
  * apply (other dtypes, general broadcasting), and the caller falls back to the cpu kernel.
  * Results are bit-identical to the cpu kernels': the same float64 arithmetic rounded to float32.
  */
@@ -161,6 +161,28 @@ function binary(name: BinaryName): Kernel {
   };
 }
 
+type UnaryName = 'Sqrt' | 'Step';
+
+/** A float32 unary kernel: cpu's closure per element as one loop per operation. */
+function unary(name: UnaryName): Kernel {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const xv = typed(backend, x);
+    if (!(xv instanceof Float32Array)) return null;
+    const out = new Float32Array(xv.length);
+    if (name === 'Sqrt') {
+      for (let i = 0; i < xv.length; i++) out[i] = Math.sqrt(xv[i]);
+    } else {
+      const alpha = attrs.alpha as number;
+      for (let i = 0; i < xv.length; i++) {
+        const v = xv[i];
+        out[i] = v > 0 ? 1 : v !== v ? NaN : alpha;
+      }
+    }
+    return backend.makeTensorInfo(x.shape, 'float32', out);
+  };
+}
+
 /** The loop kernels by kernel name. */
 export const LOOP_KERNELS: Record<string, Kernel> = {
   Slice: slice,
@@ -170,4 +192,6 @@ export const LOOP_KERNELS: Record<string, Kernel> = {
   Sub: binary('Sub'),
   RealDiv: binary('RealDiv'),
   Greater: binary('Greater'),
+  Sqrt: unary('Sqrt'),
+  Step: unary('Step'),
 };

@@ -5,6 +5,7 @@ import {
   type DiscriminatorConfig,
   type ResolvedDiscriminatorConfig,
 } from './config.js';
+import { leakyReluOf } from './leaky-relu.js';
 import { expectBatch, initParams, paramOf } from './params.js';
 
 export interface Discriminator {
@@ -31,6 +32,7 @@ export function createDiscriminator(config: DiscriminatorConfig = {}): Discrimin
   const names = Object.keys(shapes);
   const param = (params: ParamTensors, name: string) =>
     paramOf('Discriminator', shapes, params, name);
+  const leakyRelu = leakyReluOf(c.leak);
   return {
     config: c,
     parameterNames: names,
@@ -42,7 +44,7 @@ export function createDiscriminator(config: DiscriminatorConfig = {}): Discrimin
         let x = images as tf.Tensor4D;
         c.filters.forEach((_, i) => {
           const y = tf.conv2d(x, param(params, `conv${i}/kernel`) as tf.Tensor4D, 2, 'same');
-          x = tf.leakyRelu(y, c.leak) as tf.Tensor4D;
+          x = leakyRelu(y);
         });
         const flat = tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
         const logit = tf.add(
