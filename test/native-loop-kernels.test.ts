@@ -85,6 +85,14 @@ describeNative('native loop kernels against the cpu backend', () => {
 
   it('Multiply, Add, Sub, RealDiv, Greater: equal shapes, scalars either side, and fallbacks', async () => {
     const ops = [tf.mul, tf.add, tf.sub, tf.div, tf.greater] as const;
+    for (const op of ops) {
+      // A bias [C] or [W, C] against [B, H, W, C], either side.
+      const full = () => tensorOf([2, 3, 4, 5], 7, 'float32');
+      for (const tail of [[5], [4, 5], [1, 5]]) {
+        await agree(() => op(full(), tensorOf(tail, 8, 'float32')));
+        await agree(() => op(tensorOf(tail, 9, 'float32'), full()));
+      }
+    }
     for (let c = 0; c < 80; c++) {
       const op = ops[c % ops.length];
       const shape = randomShape(1 + rng(4));
@@ -96,7 +104,13 @@ describeNative('native loop kernels against the cpu backend', () => {
         if (pick === 2) return op(tf.scalar(1.25), x());
         if (pick === 3) return op(x(), tf.tensor([0.5], [1]));
         if (pick === 4) return op(tf.tensor([[3]], [1, 1]), tf.tensor([1, 2, 3], [3])); // rank raised
-        if (pick === 5) return op(x(), tensorOf([shape[shape.length - 1]], c, 'float32')); // broadcast
+        if (pick === 5) {
+          // Trailing dimensions either side (a bias); a size-1 middle axis goes to cpu.
+          const tail = tensorOf(shape.slice(rng(shape.length)), c, 'float32');
+          if (c % 3 === 0) return op(tail, x());
+          if (c % 3 === 1) return op(x(), tail);
+          return op(x(), tensorOf([1, ...shape.slice(1)], c, 'float32'));
+        }
         if (pick === 6) return op(tensorOf(shape, c, 'int32'), tensorOf(shape, c + 1, 'int32'));
         // Zeros, infinities and NaN.
         return op(tf.tensor([0, -0, Infinity, NaN, 1]), tf.tensor([0, 2, -Infinity, 1, NaN]));
@@ -116,5 +130,37 @@ describeNative('native loop kernels against the cpu backend', () => {
     }
     // int32 input goes to cpu's kernel.
     await agree(() => tf.step(tensorOf([4, 3], 1, 'int32'), 0.5));
+  });
+
+  it('Sum over leading axes (bias gradients), keepDims, and the cases left to cpu', async () => {
+    for (let c = 0; c < 40; c++) {
+      const rank = 1 + (c % 4);
+      const shape = randomShape(rank);
+      const k = rng(rank + 1);
+      const axes = Array.from({ length: k }, (_, i) => i);
+      const keep = c % 3 === 0;
+      await agree(() => tf.sum(tf.mul(tensorOf(shape, c, 'float32'), 1e3), axes, keep));
+      await agree(() => tf.sum(tensorOf(shape, c, 'float32'), rank - 1)); // last axis: cpu
+      await agree(() => tf.sum(tensorOf(shape, c, 'int32'), axes)); // int32: cpu
+    }
+    await agree(() =>
+      tf.sum(
+        tf.tensor([
+          [0, -0],
+          [-0, -0],
+        ]),
+        0,
+      ),
+    );
+    await agree(() =>
+      tf.sum(
+        tf.tensor([
+          [1, Infinity],
+          [NaN, 2],
+        ]),
+        [0],
+      ),
+    );
+    await agree(() => tf.sum(tf.zeros([0, 3]), 0));
   });
 });

@@ -139,7 +139,46 @@ function binaryLoop(
   }
 }
 
-/** A float32 binary kernel for equal shapes or one one-element operand; null otherwise. */
+/**
+ * out[i] = a[i % na] op b[i % nb]: one operand is the output's shape, the other the output's
+ * trailing dimensions (a bias `[C]` against `[B, H, W, C]`).
+ */
+function suffixLoop(
+  name: BinaryName,
+  a: Float32Array,
+  b: Float32Array,
+  out: Float32Array | Uint8Array,
+): void {
+  const [n, na, nb] = [out.length, a.length, b.length];
+  switch (name) {
+    case 'Multiply':
+      for (let i = 0; i < n; i++) out[i] = a[i % na] * b[i % nb];
+      return;
+    case 'Add':
+      for (let i = 0; i < n; i++) out[i] = a[i % na] + b[i % nb];
+      return;
+    case 'Sub':
+      for (let i = 0; i < n; i++) out[i] = a[i % na] - b[i % nb];
+      return;
+    case 'RealDiv':
+      for (let i = 0; i < n; i++) out[i] = a[i % na] / b[i % nb];
+      return;
+    case 'Greater':
+      for (let i = 0; i < n; i++) out[i] = a[i % na] > b[i % nb] ? 1 : 0;
+  }
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Whether `s` is the trailing dimensions of `of` (and no longer). */
+const isSuffix = (s: readonly number[], of: readonly number[]) =>
+  s.length <= of.length && sameShape(s, of.slice(of.length - s.length));
+
+/**
+ * A float32 binary kernel for equal shapes, one one-element operand, or one operand that is the
+ * other's trailing dimensions; null otherwise (general broadcasting goes to cpu).
+ */
 function binary(name: BinaryName): Kernel {
   return ({ inputs, backend }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -148,18 +187,51 @@ function binary(name: BinaryName): Kernel {
     if (!(av instanceof Float32Array && bv instanceof Float32Array)) return null;
     const na = av.length;
     const nb = bv.length;
-    const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    const dtype = name === 'Greater' ? 'bool' : 'float32';
+    const make = (n: number) => (name === 'Greater' ? new Uint8Array(n) : new Float32Array(n));
     // A one-element operand of higher rank ([1, 1] against [5]) raises the output's rank: cpu.
     let outShape: number[];
-    if (same || (nb === 1 && b.shape.length <= a.shape.length)) outShape = a.shape;
-    else if (na === 1 && a.shape.length <= b.shape.length) outShape = b.shape;
-    else return null;
+    if (sameShape(a.shape, b.shape) || (nb === 1 && b.shape.length <= a.shape.length)) {
+      outShape = a.shape;
+    } else if (na === 1 && a.shape.length <= b.shape.length) {
+      outShape = b.shape;
+    } else if (isSuffix(b.shape, a.shape) || isSuffix(a.shape, b.shape)) {
+      const shape = na >= nb ? a.shape : b.shape;
+      const out = make(sizeOf(shape));
+      if (out.length > 0) suffixLoop(name, av, bv, out);
+      return backend.makeTensorInfo(shape, dtype, out);
+    } else return null;
     const n = sizeOf(outShape);
-    const out = name === 'Greater' ? new Uint8Array(n) : new Float32Array(n);
+    const out = make(n);
     binaryLoop(name, av, na === n ? 1 : 0, bv, nb === n ? 1 : 0, out);
-    return backend.makeTensorInfo(outShape, name === 'Greater' ? 'bool' : 'float32', out);
+    return backend.makeTensorInfo(outShape, dtype, out);
   };
 }
+
+/**
+ * Sum over leading axes `[0, k)` of a float32 tensor (a bias gradient: `[B, H, W, C]` -> `[C]`).
+ * cpu transposes the summed axes to the end first; this adds rows in the same order, in double,
+ * without the transpose.
+ */
+const sumLeading: Kernel = ({ inputs, backend, attrs }) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const xv = typed(backend, x);
+  if (!(xv instanceof Float32Array)) return null;
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+  const k = axes.length;
+  const sorted = [...axes].sort((p, q) => p - q);
+  if (k === 0 || k === x.shape.length || !sorted.every((ax, i) => ax === i)) return null;
+  const kept = x.shape.slice(k);
+  const inner = sizeOf(kept);
+  const acc = new Float64Array(inner);
+  const rows = inner === 0 ? 0 : xv.length / inner;
+  for (let r = 0; r < rows; r++) {
+    const o = r * inner;
+    for (let c = 0; c < inner; c++) acc[c] += xv[o + c];
+  }
+  const shape = attrs.keepDims ? [...new Array<number>(k).fill(1), ...kept] : kept;
+  return backend.makeTensorInfo(shape, 'float32', Float32Array.from(acc));
+};
 
 type UnaryName = 'Sqrt' | 'Step';
 
@@ -194,4 +266,5 @@ export const LOOP_KERNELS: Record<string, Kernel> = {
   Greater: binary('Greater'),
   Sqrt: unary('Sqrt'),
   Step: unary('Step'),
+  Sum: sumLeading,
 };
