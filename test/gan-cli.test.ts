@@ -160,7 +160,8 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     const changes: [string[], RegExp][] = [
       [['--norm', 'bn'], /--norm bn would change the run, which has --norm vbn/],
       [['--filters', '8,4'], /--filters 8,4 would change the run, which has --filters 4,2/],
-      [['--lr', '0.001'], /--lr 0\.001 would change the run, which has --lr 0\.0002/],
+      [['--lr', '0.01'], /--lr 0\.01 would change the run, which has --lr 0\.001/],
+      [['--d-lr', '0.01'], /--d-lr 0\.01 would change the run, which has --d-lr 0\.0005/],
       [['--classes', '3,5'], /--classes 3,5 would change the run, which has --classes all/],
       [['--limit', '128'], /--limit 128 would change the run, which has --limit 64/],
       [['--epochs', '0'], /--epochs/],

@@ -30,6 +30,7 @@ interface GanFlags {
   batchSize?: number;
   referenceSize?: number;
   lr?: number;
+  dLr?: number;
   beta1?: number;
   seed?: number;
   evalSamples?: number;
@@ -135,7 +136,12 @@ function ganFlags(cmd: Command): Command {
       integer(1),
     )
     .option('--reference-size <n>', `reference latents N (default ${D.referenceSize})`, integer(1))
-    .option('--lr <rate>', `Adam learning rate of both networks (default ${D.lr})`, positiveNumber)
+    .option('--lr <rate>', `the generator's Adam learning rate (default ${D.lr})`, positiveNumber)
+    .option(
+      '--d-lr <rate>',
+      `the discriminator's Adam learning rate (default ${D.dLr})`,
+      positiveNumber,
+    )
     .option('--beta1 <b>', `Adam beta1 (default ${D.beta1})`, beta1)
     .option('--seed <n>', `random seed (default ${D.seed})`, integer(0))
     .option(
@@ -225,6 +231,7 @@ export function ganCommand(ctx: CliContext): Command {
       batchSize: flags.batchSize,
       referenceSize: flags.referenceSize,
       lr: flags.lr,
+      dLr: flags.dLr,
       beta1: flags.beta1,
       seed: flags.seed,
       evalSamples: flags.evalSamples,

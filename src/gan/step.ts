@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../model/net.js';
+import { GAN_DEFAULTS } from './config.js';
 import type { Discriminator } from './discriminator.js';
 import type { Generator } from './generator.js';
 import { discriminatorLoss, generatorLoss } from './losses.js';
@@ -33,8 +34,11 @@ export class NonFiniteGanLossError extends Error {
   }
 }
 
-/** Adam with the GAN defaults (lr 2e-4, beta1 0.5, beta2 0.999). */
-export function ganOptimizer(lr: number, beta1: number): tf.Optimizer {
+/** Adam for a GAN: by default the DCGAN settings, lr 2e-4 and beta1 0.5 (beta2 0.999). */
+export function ganOptimizer(
+  lr: number = GAN_DEFAULTS.adam.lr,
+  beta1: number = GAN_DEFAULTS.adam.beta1,
+): tf.Optimizer {
   return tf.train.adam(lr, beta1, 0.999);
 }
 

@@ -106,7 +106,7 @@ async function setUp(
     gParams: generator.init(config.seed),
     dParams: discriminator.init(config.seed + 1),
     gOptimizer: ganOptimizer(config.lr, config.beta1),
-    dOptimizer: ganOptimizer(config.lr, config.beta1),
+    dOptimizer: ganOptimizer(config.dLr, config.beta1),
   };
   let referenceZ = latents(config.seed, STREAMS.reference, config.referenceSize, config.latentDim);
   if (restored) {
@@ -140,9 +140,9 @@ function resumedGanConfig(
   runDir: string,
 ): GanTrainConfig {
   const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
-  const config = resolveGanTrainConfig(
-    mergeResumed(meta.config, given, runDir, GAN_RESUMABLE, flag),
-  );
+  // Runs saved before dLr existed trained both networks at lr.
+  const saved = { ...meta.config, dLr: meta.config.dLr ?? meta.config.lr };
+  const config = resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_RESUMABLE, flag));
   if (config.epochs < meta.state.epoch) {
     throw new VbnError(
       `--epochs ${config.epochs}: the run in ${runDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
