@@ -22,9 +22,11 @@ const o = {
   ref: 64,
   latent: 64,
   k: 4,
+  ema: 0,
+  threads: 0,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
-await vbn.useBackend('native');
+await vbn.useBackend('native', undefined, o.threads ? { threads: o.threads } : {});
 tf.enableProdMode();
 const data = vbn.loadData({ data: 'mnist', classes: 'all' });
 const g = vbn.createGenerator({
@@ -57,6 +59,23 @@ const batchOf = (s) =>
     }
     return tf.sub(tf.mul(tf.tensor4d(buf, [o.batch, 28, 28, 1]), 2), 1);
   });
+// ema: a decay or a list of them: also keep exponential moving averages of the generator's
+// weights (each step: e = decay * e + (1 - decay) * w) and report their metrics.
+const decays = [o.ema].flat().filter((d) => d > 0);
+const emas = decays.map(() =>
+  Object.fromEntries(Object.entries(nets.gParams).map(([k, v]) => [k, tf.variable(v.clone())])),
+);
+const updateEma = () =>
+  tf.tidy(() => {
+    decays.forEach((decay, i) => {
+      for (const [k, v] of Object.entries(nets.gParams)) {
+        const e = emas[i][k];
+        e.assign(tf.add(tf.mul(e, decay), tf.mul(v, 1 - decay)));
+      }
+    });
+  });
+const metricsOf = (params) =>
+  sampleMetrics(classifier, generateImages(g, params, refZ, evalZ), 1000, realGaussian);
 let trainMs = 0;
 for (let s = 1; s <= o.steps; s++) {
   const t = performance.now();
@@ -64,6 +83,7 @@ for (let s = 1; s <= o.steps; s++) {
   const z = vbn.latents(0, 100 + s, o.batch, o.latent);
   const r = vbn.ganStep(nets, refZ, z, batch);
   tf.dispose([batch, z]);
+  updateEma();
   trainMs += performance.now() - t;
   if (s % o.every === 0) {
     const m = sampleMetrics(
@@ -81,6 +101,14 @@ for (let s = 1; s <= o.steps; s++) {
       frechetDistance: +m.frechetDistance.toFixed(1),
       classesCovered: m.classesCovered,
     };
+    decays.forEach((decay, i) => {
+      const e = metricsOf(emas[i]);
+      line[`ema${decay}`] = [
+        +e.classifierScore.toFixed(2),
+        +e.frechetDistance.toFixed(1),
+        e.classesCovered,
+      ];
+    });
     console.log(JSON.stringify(line));
   }
 }

@@ -1,10 +1,11 @@
 // Times the default GAN step (vbn generator, batch 64, reference 64) and prints where it goes:
-//   node bench/gan-step.mjs [backend=native] [generator filters=64,32] [discriminator filters=32,64] [norm=vbn]
+//   node bench/gan-step.mjs [backend=native] [generator filters=64,32] [discriminator filters=32,64,128] [norm=vbn] [batch=32] [reference=32]
 // Mean of 10 steps after 3 warm-ups, then one profiled step: kernel time per kernel name.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
 
-const [backend = 'native', gf = '64,32', df = '32,64', norm = 'vbn'] = process.argv.slice(2);
+const [backend = 'native', gf = '64,32', df = '32,64,128', norm = 'vbn', batch = '32', ref = '32'] =
+  process.argv.slice(2);
 const list = (s) => s.split(',').map(Number);
 await vbn.useBackend(backend);
 tf.enableProdMode();
@@ -15,18 +16,18 @@ const nets = {
   discriminator: d,
   gParams: g.init(1),
   dParams: d.init(2),
-  gOptimizer: vbn.ganOptimizer(2e-4, 0.5),
-  dOptimizer: vbn.ganOptimizer(2e-4, 0.5),
+  gOptimizer: vbn.ganOptimizer(1e-3, 0.5),
+  dOptimizer: vbn.ganOptimizer(5e-4, 0.5),
 };
-const refZ = vbn.latents(0, 1, 64, 64);
-const z = vbn.latents(0, 2, 64, 64);
-const real = tf.randomUniform([64, 28, 28, 1], -1, 1, 'float32', 3);
+const refZ = vbn.latents(0, 1, Number(ref), 64);
+const z = vbn.latents(0, 2, Number(batch), 64);
+const real = tf.randomUniform([Number(batch), 28, 28, 1], -1, 1, 'float32', 3);
 const step = () => vbn.ganStep(nets, norm === 'vbn' ? refZ : null, z, real);
 for (let i = 0; i < 3; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < 10; i++) step();
 console.log(
-  `${backend}, norm ${norm}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
+  `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
 );
 const profile = await tf.profile(step);
 const byName = new Map();

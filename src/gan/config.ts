@@ -27,8 +27,8 @@ export const GAN_DEFAULTS = {
   beta1: 0.5,
   batchSize: 64,
   referenceSize: 64,
-  // 5 epochs (4690 steps) take about 12.5 minutes on the 2-core machine (docs/gan.md).
-  epochs: 5,
+  // 4 epochs (3752 steps) take about 12 minutes on the 2-core machine (docs/gan.md).
+  epochs: 4,
   seed: 0,
   evalSamples: 1000,
   checkpointEvery: 0,
