@@ -123,7 +123,8 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     const r = vbn(['gan-eval', '--checkpoint', out, '--samples', '100', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const m = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    const m = JSON.parse(r.stdout);
     for (const k of [
       'classifierScore',
       'realClassifierScore',

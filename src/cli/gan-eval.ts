@@ -89,10 +89,12 @@ export function ganEvalCommand(ctx: CliContext): Command {
           backend,
           seconds: (performance.now() - t0) / 1000,
         };
-        ctx.out(
-          `${gan.dir}: classifier score ${result.classifierScore.toFixed(3)} (real ${realScore.toFixed(3)}), Fréchet distance ${result.frechetDistance.toFixed(3)} (real ${result.realFrechetDistance.toFixed(3)}), ${result.classesCovered}/10 classes covered, batch independence ${independence.toExponential(2)}, N=${n} (${backend}, ${result.seconds.toFixed(1)} s)`,
-        );
+        // --json: the metrics as the one line of stdout (for jq and scripts); else one line for people.
         if (flags.json) printJson(ctx, result);
+        else
+          ctx.out(
+            `${gan.dir}: classifier score ${result.classifierScore.toFixed(3)} (real ${realScore.toFixed(3)}), Fréchet distance ${result.frechetDistance.toFixed(3)} (real ${result.realFrechetDistance.toFixed(3)}), ${result.classesCovered}/10 classes covered, batch independence ${independence.toExponential(2)}, N=${n} (${backend}, ${result.seconds.toFixed(1)} s)`,
+          );
       } finally {
         disposeGan(gan);
         tf.dispose(Object.values(classifier));
