@@ -1,7 +1,8 @@
 // Trains a GAN recipe for a number of steps and prints the metrics every `every` steps, to compare
 // recipes at equal steps or equal time (docs/gan.md, "What limits the score"):
 //   node bench/gan-recipe.mjs '{"steps":1800,"every":900,"df":[64,128],"gLr":5e-4,"dLr":5e-4}'
-// Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel).
+// Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel),
+// threads (native backend threads; 0: all cores), ema (a decay or a list: also report moving averages of G's weights).
 // Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
 // metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
 import * as tf from '@tensorflow/tfjs-core';
