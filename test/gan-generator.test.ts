@@ -222,8 +222,8 @@ describe("the discriminator's leaky ReLU (gradient as dy * step(x, leak))", asyn
         const f = leakyReluOf(leak);
         const x = tf.tensor4d(xs, [1, 1, 1, xs.length]);
         const u = tf.tensor4d(us, [1, 1, 1, xs.length]);
-        const loss = (g: (t: tf.Tensor4D) => tf.Tensor) => (t: tf.Tensor4D) =>
-          tf.sum(tf.mul(u, g(t)));
+        const loss = (g: (t: tf.Tensor4D) => tf.Tensor) => (t: tf.Tensor) =>
+          tf.sum(tf.mul(u, g(t as tf.Tensor4D)));
         const ours = tf.grad(loss(f))(x).dataSync();
         const theirs = tf
           .grad(loss((t) => tf.leakyRelu(t, leak)))(x)
