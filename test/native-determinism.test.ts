@@ -123,3 +123,65 @@ describeNative('native results are bitwise reproducible at any thread count', ()
     expect(all.size).toBe(1);
   });
 });
+
+/**
+ * Row r of a plain matrix product must not depend on the rows computed with it: a generator then
+ * gives G(z0) the same bits alone or among companions (vbn gan-eval's batch independence).
+ * oneDNN's product sums rows in a 1-3-row tail of its row blocks in another order; the native
+ * backend computes plain products row by row in one fixed order.
+ */
+describeNative(
+  'native plain matrix products are batch-invariant (a row alone = the same row among others)',
+  () => {
+    afterAll(async () => {
+      await useBackend('cpu');
+    });
+    const cases: { k: number; n: number; ta: boolean; tb: boolean; bias: boolean }[] = [
+      { k: 64, n: 3136, ta: false, tb: false, bias: false },
+      { k: 3136, n: 1, ta: false, tb: false, bias: true },
+      { k: 100, n: 37, ta: true, tb: false, bias: false },
+      { k: 33, n: 70, ta: false, tb: true, bias: true },
+    ];
+    for (const { k, n, ta, tb, bias } of cases) {
+      it(`[m, ${k}] x [${k}, ${n}]${ta ? ', A transposed' : ''}${tb ? ', B transposed' : ''}${bias ? ', bias and relu' : ''}: m = 1..20 and 64`, async () => {
+        await useBackend('native');
+        const mMax = 64;
+        const a = spread([mMax, k], 11);
+        const b = spread(tb ? [n, k] : [k, n], 12);
+        const c = tf.tensor1d(randn(n, 13));
+        const rowsOf = (m: number) =>
+          tf.tidy(() => {
+            const am = tf.slice(a, [0, 0], [m, k]);
+            const lhs = ta ? tf.transpose(am) : am;
+            const y = bias
+              ? tf.fused.matMul({
+                  a: lhs,
+                  b,
+                  transposeA: ta,
+                  transposeB: tb,
+                  bias: c,
+                  activation: 'relu',
+                })
+              : tf.matMul(lhs, b, ta, tb);
+            return y.dataSync() as Float32Array;
+          });
+        const all = rowsOf(mMax);
+        const differing: number[] = [];
+        for (const m of [...Array.from({ length: 20 }, (_, i) => i + 1), mMax]) {
+          const y = rowsOf(m);
+          if (!y.every((v, i) => Object.is(v, all[i]))) differing.push(m);
+        }
+        expect(differing).toEqual([]);
+        // Row 5 alone equals row 5 among the others, whatever the others are.
+        const row5 = tf.tidy(() => {
+          const r = tf.slice(a, [5, 0], [1, k]);
+          return (
+            tf.matMul(ta ? tf.transpose(r) : r, b, ta, tb).dataSync() as Float32Array
+          ).slice();
+        });
+        if (!bias) expect(Array.from(row5)).toEqual(Array.from(all.slice(5 * n, 6 * n)));
+        tf.dispose([a, b, c]);
+      });
+    }
+  },
+);

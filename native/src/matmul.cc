@@ -1,6 +1,10 @@
-// Batched matrix products through oneDNN's matmul: transposes are expressed as strides, batch
-// broadcasting as a batch dimension of 1, bias and ReLU as bias / post-op.
+// Matrix products. Plain (unbatched) ones by a row-invariant loop (below); batched ones through
+// oneDNN's matmul: transposes are expressed as strides, batch broadcasting as a batch dimension of
+// 1, bias and ReLU as bias / post-op.
+#include <algorithm>
+#include <cmath>
 #include <memory>
+#include <vector>
 #include <unordered_map>
 
 #include "common.h"
@@ -27,6 +31,38 @@ memory::desc operand(int64_t batch, int64_t rows, int64_t cols, bool transposed)
 
 size_t matmulCacheSize() { return cache.size(); }
 
+namespace {
+// out [m, n] = A B (+ bias, ReLU) with every row summed by the same code in the same order (k
+// ascending, one fused multiply-add per term), whatever m is and whichever rows come with it. A row
+// of the result is then the same bits alone or in any batch: oneDNN's product sums rows that fall
+// in a 1-3-row tail of its row blocks in another order (docs/gan.md, batch independence).
+// a: [m, k], or [k, m] when ta; b: [k, n], or [n, k] when tb (copied to [k, n] first).
+void rowInvariantProduct(const float* a, const float* b, float* out, int64_t m, int64_t k, int64_t n,
+                         bool ta, bool tb, const float* bias, bool relu) {
+  std::vector<float> bt;
+  if (tb) {
+    bt.resize(static_cast<size_t>(k * n));
+    for (int64_t j = 0; j < n; j++)
+      for (int64_t kk = 0; kk < k; kk++) bt[kk * n + j] = b[j * k + kk];
+    b = bt.data();
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < m; i++) {
+    float* o = out + i * n;
+    std::fill(o, o + n, 0.f);
+    for (int64_t kk = 0; kk < k; kk++) {
+      const float av = ta ? a[kk * m + i] : a[i * k + kk];
+      const float* br = b + kk * n;
+      for (int64_t j = 0; j < n; j++) o[j] = std::fma(av, br[j], o[j]);
+    }
+    if (bias)
+      for (int64_t j = 0; j < n; j++) o[j] += bias[j];
+    if (relu)
+      for (int64_t j = 0; j < n; j++) o[j] = o[j] > 0.f ? o[j] : 0.f;
+  }
+}
+}  // namespace
+
 // matmul(a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation)
 // activation: 0 linear, 1 relu.
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
@@ -48,6 +84,10 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   float* bias = in.optionalFloats(10, "bias", n);
   if (!in.ok()) return env.Undefined();
   bool hasBias = bias != nullptr;
+  if (ba == 1 && bb == 1) {  // a plain product, as dense layers make: batch-invariant rows
+    rowInvariantProduct(aData, bData, outData, m, k, n, ta, tb, bias, act == 1);
+    return env.Undefined();
+  }
   int64_t batch = ba > bb ? ba : bb;
   std::string cacheKey = key({{ba, bb, m, k, n, ta, tb, hasBias ? 1 : 0, act}}, "mm");
   auto it = cache.find(cacheKey);
