@@ -17,6 +17,7 @@ import {
 } from 'vbn';
 import { leakyReluOf } from '../src/gan/leaky-relu.js';
 import { errorMessage, randn, relErr } from './helpers.js';
+import { describeNative } from './native-suite.js';
 
 /** Tiny generators: 8x8 images, two upsamplings, odd and even kernels. */
 const CASES: { name: string; config: GeneratorConfig; batch: number; reference: number }[] = [
@@ -110,8 +111,8 @@ describe('the generator against a float64 implementation', async () => {
 });
 
 describe('batch independence per norm (cpu)', () => {
-  const measure = (norm: 'vbn' | 'bn' | 'none') => {
-    const g = createGenerator({ ...BASE, norm, kernelSize: 4 });
+  const measure = (norm: 'vbn' | 'bn' | 'none', config: GeneratorConfig = BASE) => {
+    const g = createGenerator({ ...config, norm, kernelSize: 4 });
     const params = g.init(1);
     const refZ = norm === 'vbn' ? tf.tensor2d(randn(16 * 3, 3), [16, 3]) : null;
     const v = batchIndependence(g, params, refZ, 0);
@@ -127,6 +128,23 @@ describe('batch independence per norm (cpu)', () => {
   it('none: exactly 0', () => {
     expect(measure('none')).toBe(0);
   });
+});
+
+describeNative('batch independence on the native backend: vbn and none exactly 0', () => {
+  // The default generator's shapes (dense 64 -> 7x7x64, 1-63 companions): its rows go through
+  // oneDNN's transposed convolutions and the native plain matrix product.
+  const DEFAULT: GeneratorConfig = { latentDim: 64, filters: [64, 32] };
+  afterAll(async () => void (await useBackend('cpu')));
+  for (const norm of ['vbn', 'none'] as const) {
+    it(norm, async () => {
+      await useBackend('native');
+      const g = createGenerator({ ...DEFAULT, norm });
+      const params = g.init(1);
+      const refZ = norm === 'vbn' ? tf.tensor2d(randn(64 * 64, 3), [64, 64]) : null;
+      expect(batchIndependence(g, params, refZ, 0)).toBe(0);
+      tf.dispose([refZ ?? [], ...Object.values(params)]);
+    });
+  }
 });
 
 describe('ganStep', () => {
