@@ -1,7 +1,7 @@
 // Times the default discriminator's three stride-2 'same' convolutions (batch 64) on a backend:
 // forward, input gradient (conv2dTranspose) and both gradients, mean of 10 after 3 warm-ups.
 //   node bench/gan-convs.mjs [backend=native]
-// docs/gan.md: the third block (7x7 -> 4x4, 64 -> 128 channels) costs more than its size suggests.
+// docs/gan.md: the third block (7x7 -> 4x4, 64 -> 128 channels) is the step's largest convolution.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
 

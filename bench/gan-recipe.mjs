@@ -87,12 +87,7 @@ for (let s = 1; s <= o.steps; s++) {
   updateEma();
   trainMs += performance.now() - t;
   if (s % o.every === 0) {
-    const m = sampleMetrics(
-      classifier,
-      generateImages(g, nets.gParams, refZ, evalZ),
-      1000,
-      realGaussian,
-    );
+    const m = metricsOf(nets.gParams);
     const line = {
       step: s,
       trainSeconds: +(trainMs / 1000).toFixed(1),

@@ -1,11 +1,19 @@
-// Times the default GAN step (vbn generator, batch 64, reference 64) and prints where it goes:
-//   node bench/gan-step.mjs [backend=native] [generator filters=64,32] [discriminator filters=32,64,128] [norm=vbn] [batch=32] [reference=32]
+// Times a GAN step (by default vbn gan's: GAN_DEFAULTS' networks, sizes and learning rates) and
+// prints where it goes:
+//   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference]
 // Mean of 10 steps after 3 warm-ups, then one profiled step: kernel time per kernel name.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
 
-const [backend = 'native', gf = '64,32', df = '32,64,128', norm = 'vbn', batch = '32', ref = '32'] =
-  process.argv.slice(2);
+const D = vbn.GAN_DEFAULTS;
+const [
+  backend = 'native',
+  gf = D.generatorFilters.join(','),
+  df = D.discriminatorFilters.join(','),
+  norm = D.norm,
+  batch = String(D.batchSize),
+  ref = String(D.referenceSize),
+] = process.argv.slice(2);
 const list = (s) => s.split(',').map(Number);
 await vbn.useBackend(backend);
 tf.enableProdMode();
@@ -16,8 +24,8 @@ const nets = {
   discriminator: d,
   gParams: g.init(1),
   dParams: d.init(2),
-  gOptimizer: vbn.ganOptimizer(1e-3, 0.5),
-  dOptimizer: vbn.ganOptimizer(5e-4, 0.5),
+  gOptimizer: vbn.ganOptimizer(D.lr, D.beta1),
+  dOptimizer: vbn.ganOptimizer(D.dLr, D.beta1),
 };
 const refZ = vbn.latents(0, 1, Number(ref), 64);
 const z = vbn.latents(0, 2, Number(batch), 64);
