@@ -2,7 +2,9 @@
 // recipes at equal steps or equal time (docs/gan.md, "What limits the score"):
 //   node bench/gan-recipe.mjs '{"steps":1800,"every":900,"df":[64,128],"gLr":5e-4,"dLr":5e-4}'
 // Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel),
-// threads (native backend threads; 0: all cores), ema (a decay or a list: also report moving averages of G's weights).
+// threads (native backend threads; 0: all cores), ema (a decay or a list: also report moving averages of G's weights),
+// decay (a fraction f: both learning rates fall linearly to decayTo x their value over the last f of the steps), decayTo,
+// smooth (one-sided label smoothing: the discriminator's target for real images), beta2.
 // Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
 // metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,6 +27,10 @@ const o = {
   k: 4,
   ema: 0,
   threads: 0,
+  decay: 0,
+  decayTo: 0,
+  smooth: 1,
+  beta2: 0.999,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 await vbn.useBackend('native', undefined, o.threads ? { threads: o.threads } : {});
@@ -42,8 +48,8 @@ const nets = {
   discriminator: d,
   gParams: g.init(0),
   dParams: d.init(1),
-  gOptimizer: vbn.ganOptimizer(o.gLr, o.beta1),
-  dOptimizer: vbn.ganOptimizer(o.dLr, o.beta1),
+  gOptimizer: tf.train.adam(o.gLr, o.beta1, o.beta2),
+  dOptimizer: tf.train.adam(o.dLr, o.beta1, o.beta2),
 };
 const refZ = o.norm === 'vbn' ? vbn.latents(0, 1, o.ref, o.latent) : null;
 const evalZ = vbn.latents(0, 2, 1000, o.latent);
@@ -77,12 +83,41 @@ const updateEma = () =>
   });
 const metricsOf = (params) =>
   sampleMetrics(classifier, generateImages(g, params, refZ, evalZ), 1000, realGaussian);
+// ganStep with one-sided label smoothing: the discriminator's target for real images is o.smooth.
+const smoothStep = (referenceZ, z, real) => {
+  const { generator: g, discriminator: d, gParams, dParams } = nets;
+  const update = (opt, params, loss) =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(loss, Object.values(params));
+      opt.applyGradients(grads);
+      return value.dataSync()[0];
+    });
+  let dLoss = NaN;
+  const gLoss = update(nets.gOptimizer, gParams, () => {
+    const fake = g.apply(gParams, referenceZ, z);
+    const data = tf.tensor(fake.dataSync(), fake.shape);
+    dLoss = update(nets.dOptimizer, dParams, () => {
+      const r = d.apply(dParams, real);
+      const realLoss = tf.add(
+        tf.mul(tf.mean(tf.softplus(tf.neg(r))), o.smooth),
+        tf.mul(tf.mean(tf.softplus(r)), 1 - o.smooth),
+      );
+      return tf.add(realLoss, tf.mean(tf.softplus(d.apply(dParams, data))));
+    });
+    return tf.mean(tf.softplus(tf.neg(d.apply(dParams, fake))));
+  });
+  return { dLoss, gLoss };
+};
 let trainMs = 0;
 for (let s = 1; s <= o.steps; s++) {
   const t = performance.now();
   const batch = batchOf(s);
   const z = vbn.latents(0, 100 + s, o.batch, o.latent);
-  const r = vbn.ganStep(nets, refZ, z, batch);
+  const start = (1 - o.decay) * o.steps;
+  const f = o.decay > 0 && s > start ? 1 - ((1 - o.decayTo) * (s - start)) / (o.decay * o.steps) : 1;
+  nets.gOptimizer.learningRate = o.gLr * f;
+  nets.dOptimizer.learningRate = o.dLr * f;
+  const r = o.smooth === 1 ? vbn.ganStep(nets, refZ, z, batch) : smoothStep(refZ, z, batch);
   tf.dispose([batch, z]);
   updateEma();
   trainMs += performance.now() - t;

@@ -37,6 +37,7 @@ export { createOptimizer, type OptimizerName } from './train/optimizers.js';
 export {
   GAN_DEFAULTS,
   GAN_NORMS,
+  learningRateAt,
   type GanNorm,
   type GeneratorConfig,
   type DiscriminatorConfig,
@@ -48,6 +49,7 @@ export { discriminatorLoss, generatorLoss } from './gan/losses.js';
 export {
   ganStep,
   ganOptimizer,
+  GanAdam,
   NonFiniteGanLossError,
   type GanNetworks,
   type GanStepResult,

@@ -163,6 +163,7 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
       [['--filters', '8,4'], /--filters 8,4 would change the run, which has --filters 4,2/],
       [['--lr', '0.01'], /--lr 0\.01 would change the run, which has --lr 0\.001/],
       [['--d-lr', '0.01'], /--d-lr 0\.01 would change the run, which has --d-lr 0\.0005/],
+      [['--lr-decay', '0'], /--lr-decay 0 would change the run, which has --lr-decay 0\.5/],
       [['--classes', '3,5'], /--classes 3,5 would change the run, which has --classes all/],
       [['--limit', '128'], /--limit 128 would change the run, which has --limit 64/],
       [['--epochs', '0'], /--epochs/],
@@ -181,6 +182,12 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!).steps).toBe(8);
     expect(metrics(out).map((m) => m.epoch)).toEqual([1, 2]);
+    // --lr-decay 0.5 (the default): rates x min(1, (T - k) / (0.5 T)) at the epochs' last steps
+    // k = 3 (T = 4 steps when epoch 1 ran) and k = 7 (T = 8): x 0.5 and x 0.25.
+    expect(metrics(out).map((m) => [m.lr, m.dLr])).toEqual([
+      [1e-3 * 0.5, 5e-4 * 0.5],
+      [1e-3 * 0.25, 5e-4 * 0.25],
+    ]);
     const again = vbn(['gan', '--resume', out, '--epochs', '1']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--epochs 1: the run in .* has already completed 2 epochs/);
@@ -210,6 +217,11 @@ describe('bad input: one line, exit 2, nothing written', () => {
       /^vbn: createGenerator: outputShape \[28,28,1\] needs H and W divisible by 2\^3 = 8/,
     ],
     ['--reference-size', ['gan', '--reference-size', '0'], /expected an integer >= 1\./],
+    [
+      '--lr-decay',
+      ['gan', '--lr-decay', '1.5'],
+      /argument '1\.5' is invalid\. expected a number from 0 to 1\./,
+    ],
     [
       '--resume',
       ['gan', '--resume', '/no/such/dir'],

@@ -14,7 +14,7 @@ import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';
 import { commandHooks, noteInterrupted } from './run-hooks.js';
-import { choice, intList, integer, positiveNumber } from './parse.js';
+import { choice, closedFraction, intList, integer, positiveNumber } from './parse.js';
 
 interface GanFlags {
   data?: string;
@@ -31,6 +31,7 @@ interface GanFlags {
   referenceSize?: number;
   lr?: number;
   dLr?: number;
+  lrDecay?: number;
   beta1?: number;
   seed?: number;
   evalSamples?: number;
@@ -142,6 +143,11 @@ function ganFlags(cmd: Command): Command {
       `the discriminator's Adam learning rate (default ${D.dLr})`,
       positiveNumber,
     )
+    .option(
+      '--lr-decay <fraction>',
+      `both learning rates fall linearly to 0 over this last fraction of the steps; 0: constant (default ${D.lrDecay})`,
+      closedFraction,
+    )
     .option('--beta1 <b>', `Adam beta1 (default ${D.beta1})`, beta1)
     .option('--seed <n>', `random seed (default ${D.seed})`, integer(0))
     .option(
@@ -232,6 +238,7 @@ export function ganCommand(ctx: CliContext): Command {
       referenceSize: flags.referenceSize,
       lr: flags.lr,
       dLr: flags.dLr,
+      lrDecay: flags.lrDecay,
       beta1: flags.beta1,
       seed: flags.seed,
       evalSamples: flags.evalSamples,

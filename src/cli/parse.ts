@@ -27,6 +27,15 @@ export function fraction(value: string): number {
   return v;
 }
 
+/** A number in [0, 1], both ends included. */
+export function closedFraction(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !(v >= 0 && v <= 1)) {
+    throw new InvalidArgumentError('expected a number from 0 to 1.');
+  }
+  return v;
+}
+
 export function intList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());
   if (parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1)) {

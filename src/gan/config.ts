@@ -24,6 +24,8 @@ export const GAN_DEFAULTS = {
    */
   lr: 1e-3,
   dLr: 5e-4,
+  /** Both learning rates fall linearly to 0 over this last fraction of the run (docs/gan.md). */
+  lrDecay: 0.5,
   beta1: 0.5,
   batchSize: 64,
   referenceSize: 64,
@@ -144,12 +146,34 @@ export interface GanTrainConfig {
   lr: number;
   /** The discriminator's Adam learning rate. */
   dLr: number;
+  /**
+   * Over the last `lrDecay` fraction of the run's steps (epochs x steps per epoch) both learning
+   * rates fall linearly to 0 (see learningRateAt); 0: constant rates.
+   */
+  lrDecay: number;
   beta1: number;
   seed: number;
   /** Generated images per epoch for the classifier score and Fréchet distance. */
   evalSamples: number;
   /** Also checkpoint every N steps (0: only at the end of each epoch). */
   checkpointEvery: number;
+}
+
+function fraction(fn: string, name: string, v: number): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
+    throw new VbnError(`${fn}: ${name} must be a number in [0, 1] but is ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * The learning rate of step k (0-based) of a run of `total` steps: `base` until the last
+ * `decay x total` steps, then falling linearly, `base x (total - k) / (decay x total)`, to
+ * base / (decay x total) at the last step.
+ */
+export function learningRateAt(base: number, k: number, total: number, decay: number): number {
+  if (decay <= 0) return base;
+  return base * Math.min(1, (total - k) / (decay * total));
 }
 
 /** Applies GAN_DEFAULTS to what is unset and validates the rest. */
@@ -186,6 +210,7 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
     epochs: int('epochs', config.epochs ?? d.epochs, 1),
     lr: checkPositive(fn, 'lr', config.lr ?? d.lr),
     dLr: checkPositive(fn, 'dLr', config.dLr ?? d.dLr),
+    lrDecay: fraction(fn, 'lrDecay', config.lrDecay ?? d.lrDecay),
     beta1,
     seed: int('seed', config.seed ?? d.seed, 0),
     evalSamples: int('evalSamples', config.evalSamples ?? d.evalSamples, 2),

@@ -34,12 +34,24 @@ export class NonFiniteGanLossError extends Error {
   }
 }
 
+/** Adam whose learning rate a schedule may change between steps. */
+export class GanAdam extends tf.AdamOptimizer {
+  /** The rate of the next update on. */
+  setLearningRate(lr: number): void {
+    this.learningRate = lr;
+  }
+  /** The rate the last (or next) update uses. */
+  getLearningRate(): number {
+    return this.learningRate;
+  }
+}
+
 /** Adam for a GAN: by default the DCGAN settings, lr 2e-4 and beta1 0.5 (beta2 0.999). */
 export function ganOptimizer(
   lr: number = GAN_DEFAULTS.adam.lr,
   beta1: number = GAN_DEFAULTS.adam.beta1,
-): tf.Optimizer {
-  return tf.train.adam(lr, beta1, 0.999);
+): GanAdam {
+  return new GanAdam(lr, beta1, 0.999);
 }
 
 function update(

@@ -15,6 +15,9 @@ export interface GanEpochMetrics {
   classesCovered: number;
   /** Seconds spent training in this epoch (evaluation excluded). */
   seconds: number;
+  /** The generator's and the discriminator's learning rates at the epoch's last step. */
+  lr?: number;
+  dLr?: number;
 }
 
 /** Where a GAN run stands; saved in every checkpoint so that a resumed run continues exactly. */

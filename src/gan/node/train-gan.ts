@@ -13,7 +13,7 @@ import {
 import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
 import { TrainingDivergedError, epochOrder } from '../../train/train.js';
 import { flagOf, mergeResumed } from '../../train/config.js';
-import { resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
+import { learningRateAt, resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
 import {
   featureGaussian,
   generateImages,
@@ -24,6 +24,7 @@ import {
 import {
   NonFiniteGanLossError,
   ganOptimizer,
+  type GanAdam,
   ganStep,
   type GanNetworks,
   type GanStepResult,
@@ -78,6 +79,8 @@ export interface GanSummary {
 interface Run {
   config: GanTrainConfig;
   nets: GanNetworks;
+  /** nets' optimizers, whose learning rates the schedule sets before each step. */
+  adams: { g: GanAdam; d: GanAdam };
   referenceZ: tf.Tensor2D;
   state: GanRunState;
 }
@@ -100,13 +103,17 @@ async function setUp(
     ? resumedGanConfig(meta, options.config ?? {}, options.resumeFrom!)
     : resolveGanTrainConfig(options.config ?? {});
   const { generator, discriminator } = networksOf(config, data.train.shape);
+  const adams = {
+    g: ganOptimizer(config.lr, config.beta1),
+    d: ganOptimizer(config.dLr, config.beta1),
+  };
   const nets: GanNetworks = {
     generator,
     discriminator,
     gParams: generator.init(config.seed),
     dParams: discriminator.init(config.seed + 1),
-    gOptimizer: ganOptimizer(config.lr, config.beta1),
-    dOptimizer: ganOptimizer(config.dLr, config.beta1),
+    gOptimizer: adams.g,
+    dOptimizer: adams.d,
   };
   let referenceZ = latents(config.seed, STREAMS.reference, config.referenceSize, config.latentDim);
   if (restored) {
@@ -123,7 +130,7 @@ async function setUp(
     tf.dispose(restored.optimizer.map((w) => w.tensor));
   }
   const state = meta ? structuredClone(meta.state) : freshState();
-  return { config, nets, referenceZ, state, meta };
+  return { config, nets, adams, referenceZ, state, meta };
 }
 
 /** Settings a resumed GAN run may change: they alter neither the networks nor the data order. */
@@ -140,8 +147,12 @@ function resumedGanConfig(
   runDir: string,
 ): GanTrainConfig {
   const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
-  // Runs saved before dLr existed trained both networks at lr.
-  const saved = { ...meta.config, dLr: meta.config.dLr ?? meta.config.lr };
+  // Runs saved before dLr existed trained both networks at lr, and before lrDecay at constant rates.
+  const saved = {
+    ...meta.config,
+    dLr: meta.config.dLr ?? meta.config.lr,
+    lrDecay: meta.config.lrDecay ?? 0,
+  };
   const config = resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_RESUMABLE, flag));
   if (config.epochs < meta.state.epoch) {
     throw new VbnError(
@@ -199,6 +210,9 @@ function step(s: Session, order: number[]): GanStepResult {
   const t0 = performance.now();
   const batch = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
   const z = latents(config.seed, STREAMS.step + state.step, batch.shape[0], config.latentDim);
+  const total = config.epochs * s.stepsPerEpoch;
+  s.adams.g.setLearningRate(learningRateAt(config.lr, state.step, total, config.lrDecay));
+  s.adams.d.setLearningRate(learningRateAt(config.dLr, state.step, total, config.lrDecay));
   let r: GanStepResult;
   try {
     r = ganStep(s.nets, referenceOf(s), z, batch);
@@ -232,6 +246,8 @@ async function endEpoch(s: Session): Promise<GanEpochMetrics> {
     frechetDistance: sm.frechetDistance,
     classesCovered: sm.classesCovered,
     seconds: state.seconds,
+    lr: s.adams.g.getLearningRate(),
+    dLr: s.adams.d.getLearningRate(),
   };
   state.history.push(m);
   state.epoch++;
