@@ -23,7 +23,7 @@ describe('the GAN learning-rate schedule', () => {
     expect(opt.getLearningRate()).toBe(2.5e-4);
     const v = tf.variable(tf.tensor1d([1, -2, 3]));
     const g = tf.tensor1d([0.5, -4, 2]);
-    opt.applyGradients({ [v.name]: g });
+    opt.applyGradients([{ name: v.name, tensor: g }]);
     const eps = tf.backend().epsilon();
     const expected = [1, -2, 3].map((x, i) => {
       const gi = [0.5, -4, 2][i];
