@@ -1,5 +1,6 @@
 // Node-API entry of the vbn native engine. Every function takes Float32Arrays owned by
 // TensorFlow.js (no copies) plus shapes and attributes, and writes into a preallocated output.
+#include <climits>
 #include <malloc.h>
 #include <omp.h>
 
@@ -24,9 +25,11 @@ std::mutex& engineMutex() {
 // page-faults on each first touch; with tensors of a gigabyte, a training step then spends most of
 // its time in the kernel. This keeps freed memory in malloc's heap for reuse by the next step's
 // tensors (V8's ArrayBuffers come from malloc too). Allocation and lifetime are unchanged; resident
-// memory stays at its high-water mark instead of shrinking between steps.
+// memory stays at its high-water mark instead of shrinking between steps. The trim threshold is
+// the largest mallopt takes (2 GiB): with 1 GiB, the memory-lean seed step (whose free top of the
+// heap passes 1 GiB) gave pages back and faulted 1.5 GB of them in again every step.
 static Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
-  bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1;
+  bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
   return Napi::Boolean::New(info.Env(), ok);
 }
 
@@ -77,6 +80,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("vbnStats", Napi::Function::New(env, Guarded<VbnStats>));
   exports.Set("vbnStatsGrad", Napi::Function::New(env, Guarded<VbnStatsGrad>));
   exports.Set("vbnNormalize", Napi::Function::New(env, Guarded<VbnNormalize>));
+  exports.Set("vbnNormalizePool", Napi::Function::New(env, Guarded<VbnNormalizePool>));
   exports.Set("vbnNormalizeGrad", Napi::Function::New(env, Guarded<VbnNormalizeGrad>));
   exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));

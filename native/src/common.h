@@ -96,6 +96,7 @@ Napi::Value MatMul(const Napi::CallbackInfo& info);
 Napi::Value VbnStats(const Napi::CallbackInfo& info);
 Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info);
 Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
 Napi::Value SpatialMean(const Napi::CallbackInfo& info);
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);

@@ -157,82 +157,180 @@ Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info) {
 
 // vbnNormalize(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
 //              rowWeights, epsilon, relu, out, rowStats [rows, 2, C] = (dm, inv))
+namespace {
+// The reference statistics and affine parameters normalization reads, per channel.
+struct Affine {
+  const float *hi, *lo, *varR, *gamma, *beta;  // gamma, beta may be null (1, 0)
+  double eps;
+};
+
+// Per-thread scratch of rowAffine: double sums and float partial sums, one value per channel.
+struct RowScratch {
+  double *s1, *s2;
+  float *f1, *f2;
+};
+
+// Row b of x [., S, C] with weight w: its normalization as out = d * scale + shift with
+// d = (x - hi) - lo, and its dm and inv (rowStats). The one place these are computed, so that a
+// recomputation (the memory-lean backward) gives the forward's bits.
+void rowAffine(const float* xb, int64_t S, int64_t C, double w, const Affine& f, RowScratch t,
+               float* scale, float* shift, float* dmOut, float* invOut) {
+  double *s1 = t.s1, *s2 = t.s2;
+  float *f1 = t.f1, *f2 = t.f2;
+  std::fill(s1, s1 + C, 0.0);
+  std::fill(s2, s2 + C, 0.0);
+  const float *hi = f.hi, *lo = f.lo;
+  if (w != 0.0) {
+    // Float partial sums over chunks of pixels (vectorizable), folded into double.
+    for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
+      const int64_t i1 = std::min(S, i0 + kChunk);
+      for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
+      for (int64_t i = i0; i < i1; i++) {
+        const float* p = xb + i * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+          float d = (p[c] - hi[c]) - lo[c];
+          f1[c] += d;
+          f2[c] += d * d;
+        }
+      }
+      for (int64_t c = 0; c < C; c++) {
+        s1[c] += f1[c];
+        s2[c] += f2[c];
+      }
+    }
+  }
+  for (int64_t c = 0; c < C; c++) {
+    double dm = s1[c] / S;
+    double var = w * (s2[c] / S - dm * dm) + (1.0 - w) * f.varR[c] + w * (1.0 - w) * dm * dm;
+    if (var < 0) var = 0;
+    double inv = 1.0 / std::sqrt(var + f.eps);
+    double g = f.gamma ? f.gamma[c] : 1.0;
+    scale[c] = static_cast<float>(g * inv);
+    shift[c] = static_cast<float>((f.beta ? f.beta[c] : 0.0) - g * inv * w * dm);
+    if (dmOut) dmOut[c] = static_cast<float>(dm);
+    if (invOut) invOut[c] = static_cast<float>(inv);
+  }
+}
+
+// The normalized value of x (before the ReLU), as every kernel here computes it.
+inline float affineAt(float x, float hi, float lo, float scale, float shift) {
+  return ((x - hi) - lo) * scale + shift;
+}
+
+// Per-thread scratch for rowAffine and its results.
+struct AffineScratch {
+  AffineScratch(int threads, int64_t C)
+      : s1s(threads, C), s2s(threads, C), f1s(threads, C), f2s(threads, C), scales(threads, C), shifts(threads, C) {}
+  RowScratch at() { return {s1s.at(), s2s.at(), f1s.at(), f2s.at()}; }
+  PerThread<double> s1s, s2s;
+  PerThread<float> f1s, f2s, scales, shifts;
+};
+
+// (x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null, rowWeights, epsilon)
+// at 0..10: the arguments vbnNormalize and vbnNormalizePool share.
+const float* readNormalize(Args& a, View& v, Affine& f, const float*& rw) {
+  const float* x = readRows(a, 0, "x", 1, v);
+  f.hi = a.floats(4, "meanHi", v.channels);
+  f.lo = a.floats(5, "meanLo", v.channels);
+  f.varR = a.floats(6, "varR", v.channels);
+  f.gamma = a.optionalFloats(7, "gamma", v.channels);
+  f.beta = a.optionalFloats(8, "beta", v.channels);
+  rw = a.floats(9, "rowWeights", v.rows);
+  f.eps = a.positive(10, "epsilon");
+  return x;
+}
+}  // namespace
+
+// vbnNormalize(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
+//              rowWeights, epsilon, relu, out, rowStats [rows, 2, C])
 Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Args a(info, "vbnNormalize");
   View v{};
-  const float* x = readRows(a, 0, "x", 1, v);
-  const float* hi = a.floats(4, "meanHi", v.channels);
-  const float* lo = a.floats(5, "meanLo", v.channels);
-  const float* varR = a.floats(6, "varR", v.channels);
-  const float* gamma = a.optionalFloats(7, "gamma", v.channels);
-  const float* beta = a.optionalFloats(8, "beta", v.channels);
-  const float* rw = a.floats(9, "rowWeights", v.rows);
-  const double eps = a.positive(10, "epsilon");
+  Affine f{};
+  const float* rw = nullptr;
+  const float* x = readNormalize(a, v, f, rw);
   const bool relu = a.flag(11, "relu");
   float* out = a.floats(12, "out", v.size());
   float* rowStats = a.floats(13, "rowStats", v.rows * 2 * v.channels);
   if (!a.ok()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
+  const float *hi = f.hi, *lo = f.lo;
   const int threads = omp_get_max_threads();
-  PerThread<double> s1s(threads, C), s2s(threads, C);
-  PerThread<float> scales(threads, C), shifts(threads, C), f1s(threads, C), f2s(threads, C);
+  AffineScratch scratch(threads, C);
 #pragma omp parallel num_threads(threads)
   {
-    double *s1 = s1s.at(), *s2 = s2s.at();
-    float *scale = scales.at(), *shift = shifts.at(), *f1 = f1s.at(), *f2 = f2s.at();
+    RowScratch t = scratch.at();
+    float *scale = scratch.scales.at(), *shift = scratch.shifts.at();
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < v.rows; b++) {
       const float* xb = x + b * S * C;
       float* ob = out + b * S * C;
-      const double w = rw[b];
-      std::fill(s1, s1 + C, 0.0);
-      std::fill(s2, s2 + C, 0.0);
-      if (w != 0.0) {
-        // Float partial sums over chunks of pixels (vectorizable), folded into double.
-        for (int64_t i0 = 0; i0 < S; i0 += kChunk) {
-          const int64_t i1 = std::min(S, i0 + kChunk);
-          for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
-          for (int64_t i = i0; i < i1; i++) {
-            const float* p = xb + i * C;
-#pragma omp simd
-            for (int64_t c = 0; c < C; c++) {
-              float d = (p[c] - hi[c]) - lo[c];
-              f1[c] += d;
-              f2[c] += d * d;
-            }
-          }
-          for (int64_t c = 0; c < C; c++) {
-            s1[c] += f1[c];
-            s2[c] += f2[c];
-          }
-        }
-      }
-      for (int64_t c = 0; c < C; c++) {
-        double dm = s1[c] / S;
-        double var = w * (s2[c] / S - dm * dm) + (1.0 - w) * varR[c] + w * (1.0 - w) * dm * dm;
-        if (var < 0) var = 0;
-        double inv = 1.0 / std::sqrt(var + eps);
-        double g = gamma ? gamma[c] : 1.0;
-        scale[c] = static_cast<float>(g * inv);
-        shift[c] = static_cast<float>((beta ? beta[c] : 0.0) - g * inv * w * dm);
-        rowStats[(b * 2) * C + c] = static_cast<float>(dm);
-        rowStats[(b * 2 + 1) * C + c] = static_cast<float>(inv);
-      }
+      rowAffine(xb, S, C, rw[b], f, t, scale, shift, rowStats + (b * 2) * C, rowStats + (b * 2 + 1) * C);
       for (int64_t i = 0; i < S; i++) {
         const float* p = xb + i * C;
         float* q = ob + i * C;
         if (relu) {
 #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
-            float z = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+            float z = affineAt(p[c], hi[c], lo[c], scale[c], shift[c]);
             q[c] = z > 0.f ? z : 0.f;
           }
         } else {
 #pragma omp simd
-          for (int64_t c = 0; c < C; c++) q[c] = ((p[c] - hi[c]) - lo[c]) * scale[c] + shift[c];
+          for (int64_t c = 0; c < C; c++) q[c] = affineAt(p[c], hi[c], lo[c], scale[c], shift[c]);
         }
       }
+    }
+  }
+  return env.Undefined();
+}
+
+// vbnNormalizePool(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
+//                  rowWeights, epsilon, out [rows - fromRow, C], fromRow): the mean over S of
+// ReLU(VBN(x)) for rows fromRow.., the normalized rows never stored: the same bits as vbnNormalize
+// (relu) then spatialMean (each pixel's float value, added in double in pixel order).
+Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args a(info, "vbnNormalizePool");
+  View v{};
+  Affine f{};
+  const float* rw = nullptr;
+  const float* x = readNormalize(a, v, f, rw);
+  const int64_t from = a.integer(12, "fromRow", 0, v.rows - 1);
+  float* out = a.floats(11, "out", (v.rows - from) * v.channels);
+  if (!a.ok()) return env.Undefined();
+  const int64_t C = v.channels, S = v.spatial;
+  const float *hi = f.hi, *lo = f.lo;
+  const int threads = omp_get_max_threads();
+  AffineScratch scratch(threads, C);
+  PerThread<double> accs(threads, C);
+  PerThread<float> pixels(threads, C);
+#pragma omp parallel num_threads(threads)
+  {
+    RowScratch t = scratch.at();
+    float *scale = scratch.scales.at(), *shift = scratch.shifts.at();
+    double* acc = accs.at();
+    float* pixel = pixels.at();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = from; b < v.rows; b++) {
+      const float* xb = x + b * S * C;
+      rowAffine(xb, S, C, rw[b], f, t, scale, shift, nullptr, nullptr);
+      std::fill(acc, acc + C, 0.0);
+      for (int64_t i = 0; i < S; i++) {
+        const float* p = xb + i * C;
+        // The pixel's output in float, then added in double: two loops the compiler vectorizes
+        // (one fused loop with the float-to-double conversion ran 7x slower).
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) {
+          float z = affineAt(p[c], hi[c], lo[c], scale[c], shift[c]);
+          pixel[c] = z > 0.f ? z : 0.f;
+        }
+#pragma omp simd
+        for (int64_t c = 0; c < C; c++) acc[c] += pixel[c];
+      }
+      for (int64_t c = 0; c < C; c++) out[(b - from) * C + c] = static_cast<float>(acc[c] / S);
     }
   }
   return env.Undefined();
@@ -250,18 +348,69 @@ struct NormalizeGrad {
   bool relu;
   float *dx, *dMean, *dVarR, *dGamma, *dBeta;
   int64_t statsRows;
+  // dy of pixel i of row b: dy[dyRow * b + dyPixel * i + c]. Dense dy: (S C, C). A pooled dy
+  // (the gradient of a spatial mean of rows pooledFrom..): pooled [R, C] holds dy / S per row
+  // (zeros before pooledFrom), read with (C, 0): no [R, S, C] gradient is ever stored.
+  int64_t dyRow, dyPixel;
+  std::vector<float> pooled;
+  // Without `out` (the memory-lean backward): the ReLU mask is recomputed from x with each row's
+  // scale and shift (rowAffine: the forward's bits), kept in rowAffines [R, 2, C]; rowStats too
+  // when not given.
+  Affine f;
+  std::vector<float> rowAffines, ownRowStats;
 };
+
+// Pooled mode: dy is [R - from, C], the gradient of the mean over S of rows from..; each pixel's
+// gradient is dy / S, rounded as spatialMeanGrad rounds it (a float product by the float 1 / S).
+void poolGradient(NormalizeGrad& g, const float* dyPooled, int64_t from) {
+  const int64_t C = g.v.channels, R = g.v.rows;
+  const float inv = 1.0f / static_cast<float>(g.v.spatial);
+  g.pooled.assign(static_cast<size_t>(R * C), 0.f);
+  for (int64_t b = from; b < R; b++)
+    for (int64_t c = 0; c < C; c++) g.pooled[b * C + c] = dyPooled[(b - from) * C + c] * inv;
+  g.dy = g.pooled.data();
+  g.dyRow = C;
+  g.dyPixel = 0;
+}
+
+// Recompute mode: every row's scale and shift (and rowStats when not given), one pass over x.
+void recomputeRows(NormalizeGrad& g) {
+  const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
+  g.rowAffines.assign(static_cast<size_t>(R * 2 * C), 0.f);
+  const bool stats = g.rowStats == nullptr;
+  if (stats) g.ownRowStats.assign(static_cast<size_t>(R * 2 * C), 0.f);
+  const int threads = omp_get_max_threads();
+  AffineScratch scratch(threads, C);
+  float *affines = g.rowAffines.data(), *own = g.ownRowStats.data();
+#pragma omp parallel num_threads(threads)
+  {
+    RowScratch t = scratch.at();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < R; b++) {
+      float* dm = stats ? own + (b * 2) * C : nullptr;
+      float* inv = stats ? own + (b * 2 + 1) * C : nullptr;
+      rowAffine(g.x + b * S * C, S, C, g.rw[b], g.f, t, affines + (b * 2) * C, affines + (b * 2 + 1) * C, dm, inv);
+    }
+  }
+  if (stats) g.rowStats = g.ownRowStats.data();
+}
 
 bool read(Args& a, NormalizeGrad& g) {
   g.x = readRows(a, 1, "x", 3, g.v);
   const int64_t n = g.v.size(), C = g.v.channels;
-  g.dy = a.floats(0, "dy", n);
-  g.out = a.floats(2, "out", n);
+  const int64_t from = a.optionalInteger(20, "pooledFrom", 0, g.v.rows - 1, -1);
+  const float* dy = a.floats(0, "dy", from < 0 ? n : (g.v.rows - from) * C);
+  g.out = a.optionalFloats(2, "out", n);
   g.hi = a.floats(6, "meanHi", C);
   g.lo = a.floats(7, "meanLo", C);
   g.gamma = a.optionalFloats(8, "gamma", C);
   g.rw = a.floats(9, "rowWeights", g.v.rows);
-  g.rowStats = a.floats(10, "rowStats", g.v.rows * 2 * C);
+  g.rowStats = a.optionalFloats(10, "rowStats", g.v.rows * 2 * C);
+  if (a.ok() && g.out) a.require(g.rowStats != nullptr, "rowStats is needed with out");
+  if (a.ok() && !g.out) {
+    g.f = {g.hi, g.lo, a.floats(21, "varR", C), g.gamma, a.optionalFloats(22, "beta", C), 1.0};
+    g.f.eps = a.positive(23, "epsilon");
+  }
   g.relu = a.flag(11, "relu");
   g.dx = a.floats(12, "dx", n);
   g.dMean = a.floats(13, "dMean", C);
@@ -271,11 +420,21 @@ bool read(Args& a, NormalizeGrad& g) {
   g.statsRows = a.integer(17, "statsRows", 0, g.v.rows);
   g.dMeanExt = a.optionalFloats(18, "dMeanExt", C);
   g.dVarExt = a.optionalFloats(19, "dVarExt", C);
-  return a.ok();
+  if (!a.ok()) return false;
+  if (!g.out) recomputeRows(g);
+  if (from < 0) {
+    g.dy = dy;
+    g.dyRow = g.v.spatial * C;
+    g.dyPixel = C;
+  } else {
+    poolGradient(g, dy, from);
+  }
+  return true;
 }
 
 // Pass 1, per row b: the coefficients of dx = k1 dz + k2 (d - dm) + k3 into K [3, R, C], and the
 // row's contributions to dMean, dVarR, dGamma, dBeta into rowSums [R, kRowSums, C].
+template <bool kRecompute>
 void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
   const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
   const float *dy = g.dy, *x = g.x, *out = g.out, *hi = g.hi, *lo = g.lo;
@@ -293,6 +452,8 @@ void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
       const double w = g.rw[b];
       const float* dm = g.rowStats + (b * 2) * C;
       const float* inv = g.rowStats + (b * 2 + 1) * C;
+      const float* sc = kRecompute ? g.rowAffines.data() + (b * 2) * C : nullptr;
+      const float* sh = kRecompute ? g.rowAffines.data() + (b * 2 + 1) * C : nullptr;
       std::fill(sdz, sdz + C, 0.0);
       std::fill(sdzx, sdzx + C, 0.0);
       for (int64_t c = 0; c < C; c++) wdm[c] = static_cast<float>(w * dm[c]);
@@ -301,9 +462,11 @@ void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
         for (int64_t c = 0; c < C; c++) f1[c] = f2[c] = 0.f;
         for (int64_t i = i0; i < i1; i++) {
           const int64_t o = off + i * C;
+          const float* dyi = dy + b * g.dyRow + i * g.dyPixel;
 #pragma omp simd
           for (int64_t c = 0; c < C; c++) {
-            const float g = dy[o + c], y = out[o + c];  // both loaded: a blend, no masked load
+            // both loaded: a blend, no masked load
+            const float g = dyi[c], y = kRecompute ? affineAt(x[o + c], hi[c], lo[c], sc[c], sh[c]) : out[o + c];
             const float dz = (!relu | (y > 0.f)) ? g : 0.f;
             float xhat = (((x[o + c] - hi[c]) - lo[c]) - wdm[c]) * inv[c];
             f1[c] += dz;
@@ -337,6 +500,7 @@ void rowCoefficients(const NormalizeGrad& g, float* K, double* rowSums) {
 
 // Pass 2: dx = k1 dz + k2 (d - dm) + k3, plus on rows < statsRows the statistics' own gradient
 // sa + sb d.
+template <bool kRecompute>
 void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, const float* sb) {
   const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
   const float *dy = g.dy, *x = g.x, *out = g.out, *hi = g.hi, *lo = g.lo;
@@ -349,13 +513,17 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
     const float* k1 = K + b * C;
     const float* k2 = K + (R + b) * C;
     const float* k3 = K + (2 * R + b) * C;
+    const float* sc = kRecompute ? g.rowAffines.data() + (b * 2) * C : nullptr;
+    const float* sh = kRecompute ? g.rowAffines.data() + (b * 2 + 1) * C : nullptr;
     const bool own = b < g.statsRows;
     for (int64_t i = 0; i < S; i++) {
       const int64_t o = off + i * C;
+      const float* dyi = dy + b * g.dyRow + i * g.dyPixel;
       if (own) {
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
-          const float g = dy[o + c], y = out[o + c];
+          const float g = dyi[c];
+          const float y = kRecompute ? affineAt(x[o + c], hi[c], lo[c], sc[c], sh[c]) : out[o + c];
           const float dz = (!relu | (y > 0.f)) ? g : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
           dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c] + sa[c] + sb[c] * d;
@@ -363,7 +531,8 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
       } else {
 #pragma omp simd
         for (int64_t c = 0; c < C; c++) {
-          const float g = dy[o + c], y = out[o + c];
+          const float g = dyi[c];
+          const float y = kRecompute ? affineAt(x[o + c], hi[c], lo[c], sc[c], sh[c]) : out[o + c];
           const float dz = (!relu | (y > 0.f)) ? g : 0.f;
           float d = (x[o + c] - hi[c]) - lo[c];
           dx[o + c] = k1[c] * dz + k2[c] * (d - dm[c]) + k3[c];
@@ -376,7 +545,13 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
 
 // vbnNormalizeGrad(dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
 //                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
-//                  statsRows, dMeanExt|null, dVarExt|null)
+//                  statsRows, dMeanExt|null, dVarExt|null, pooledFrom?)
+// With pooledFrom = f (optional), dy is [rows - f, C]: the gradient of the spatial mean of rows
+// f.. of the output (spatialMean's), never expanded to [rows, S, C].
+// `out` may be null: then the ReLU mask is recomputed from x (the forward's bits, by rowAffine),
+// which needs (at 21..23) varR, beta|null and epsilon, and rowStats may be null too. `dx` may be
+// `x` itself or `out` (each element is read before that element of dx is written): the
+// memory-lean backward writes the gradient over the convolution output it no longer needs.
 // With statsRows = k > 0 the reference statistics were computed from the first k rows of x
 // itself (the fused layer): their gradient, with the normalization's own dMean/dVarR plus any
 // gradient arriving from other consumers (dMeanExt, dVarExt), is added to dx of those rows here,
@@ -389,7 +564,11 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
   std::vector<float> K(3 * R * C);
   std::vector<double> rowSums(R * kRowSums * C);
-  rowCoefficients(g, K.data(), rowSums.data());
+  if (g.out) {
+    rowCoefficients<false>(g, K.data(), rowSums.data());
+  } else {
+    rowCoefficients<true>(g, K.data(), rowSums.data());
+  }
   std::vector<double> total(kRowSums * C, 0.0);  // [kRowSums, C], rows added in order
   for (int64_t b = 0; b < R; b++)
     for (int64_t j = 0; j < kRowSums * C; j++) total[j] += rowSums[b * kRowSums * C + j];
@@ -406,7 +585,11 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
       sb[c] = static_cast<float>(2.0 * vv / n);
     }
   }
-  inputGradient(g, K.data(), sa.data(), sb.data());
+  if (g.out) {
+    inputGradient<false>(g, K.data(), sa.data(), sb.data());
+  } else {
+    inputGradient<true>(g, K.data(), sa.data(), sb.data());
+  }
   for (int64_t c = 0; c < C; c++) {
     g.dMean[c] = static_cast<float>(tMean[c]);
     g.dVarR[c] = static_cast<float>(tVar[c]);

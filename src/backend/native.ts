@@ -3,6 +3,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { VbnError, shapeString } from '../errors.js';
 import { registerFusedGradients } from './fused-ops.js';
 import { LOOP_KERNELS } from './loop-kernels.js';
@@ -91,16 +93,32 @@ export interface NativeAddon {
       rowStats: F32,
     ]
   ): void;
+  /** The mean over S of ReLU(vbnNormalize(x)) for rows fromRow..: out [rows - fromRow, C]. */
+  vbnNormalizePool(
+    x: F32,
+    ...rest: [
+      ...RowView,
+      ...MeanPair,
+      varR: F32,
+      gamma: F32 | null,
+      beta: F32 | null,
+      rowWeights: F32,
+      epsilon: number,
+      out: F32,
+      fromRow: number,
+    ]
+  ): void;
+  /** out null: the ReLU mask recomputed from x (needs varR, beta, epsilon; rowStats may be null). */
   vbnNormalizeGrad(
     dy: F32,
     x: F32,
-    out: F32,
+    out: F32 | null,
     ...rest: [
       ...RowView,
       ...MeanPair,
       gamma: F32 | null,
       rowWeights: F32,
-      rowStats: F32,
+      rowStats: F32 | null,
       relu: boolean,
       dx: F32,
       dMean: F32,
@@ -110,6 +128,11 @@ export interface NativeAddon {
       statsRows: number,
       dMeanExt: F32 | null,
       dVarExt: F32 | null,
+      /** dy is `[rows - pooledFrom, C]`, the gradient of the spatial mean of rows pooledFrom.. */
+      pooledFrom?: number,
+      varR?: F32,
+      beta?: F32 | null,
+      epsilon?: number,
     ]
   ): void;
   spatialMean(x: F32, ...rest: [...RowView, out: F32, fromRow: number]): void;
@@ -151,7 +174,49 @@ export function loadAddon(): NativeAddon | null {
 }
 
 type Values = Float32Array;
-class NativeBackend extends MathBackendCPU {}
+/** Allocations from this size on may first collect the arrays disposed since the last collection. */
+const LARGE_BYTES = 32 * 2 ** 20;
+
+/** V8's full collection (`--expose-gc` set at run time), or null where that is refused. */
+const collectGarbage: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * Bytes of float32 tensor data disposed since V8's last collection run from here. A disposed
+ * tensor's Float32Array goes back to malloc only when V8 collects it, and V8 schedules
+ * collections by its own heap, where such an array is a few bytes: at the seed scale a training
+ * step frees several GB, and the next large tensors were allocated beside the dead ones (the
+ * peak RSS 2-3 GB above the live tensors). So a large allocation that the dead arrays could hold
+ * runs a collection first (milliseconds: the JS heap is small), and malloc reuses their memory.
+ */
+let disposedBytes = 0;
+
+/** A zeroed Float32Array of n elements for a kernel's output. */
+function allocate(n: number): Float32Array {
+  const bytes = 4 * n;
+  if (collectGarbage && bytes >= LARGE_BYTES && disposedBytes >= bytes) {
+    disposedBytes = 0;
+    collectGarbage();
+    collectGarbage(); // the first one's array buffers are freed (swept) when the second starts
+  }
+  return new Float32Array(n);
+}
+
+class NativeBackend extends MathBackendCPU {
+  override disposeData(dataId: object, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const removed = super.disposeData(dataId, force) && !this.data.has(dataId);
+    if (removed && values instanceof Float32Array) disposedBytes += values.byteLength;
+    return removed;
+  }
+}
 
 const f32 = (backend: MathBackendCPU, t: tf.TensorInfo): Values | null => {
   const v = backend.data.get(t.dataId).values;
@@ -220,7 +285,7 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       false,
       'channelsLast',
     );
-    const out = new Float32Array(sizeOf(info.outShape));
+    const out = allocate(sizeOf(info.outShape));
     a.conv2d(
       xv,
       x.shape,
@@ -252,7 +317,7 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
         attrs.pad as 'valid',
         attrs.dimRoundingMode as 'floor' | undefined,
       );
-      const out = new Float32Array(sizeOf(inputShape));
+      const out = allocate(sizeOf(inputShape));
       a.conv2dBackpropInput(dyv, dy.shape, wv, filter.shape, out, inputShape, ...convArgs(info));
       return backend.makeTensorInfo(inputShape, 'float32', out);
     },
@@ -298,7 +363,7 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       const get = (t: tf.TensorInfo, name: string) => values(backend, t, 'VbnStatsGrad', name);
       const v = rowView(x);
       const rows = (attrs.rows as number | undefined) ?? v.rows;
-      const dx = new Float32Array(sizeOf(x.shape)); // rows beyond `rows` keep their zeros
+      const dx = allocate(sizeOf(x.shape)); // rows beyond `rows` keep their zeros
       a.vbnStatsGrad(
         get(x, 'x'),
         rows,
@@ -320,7 +385,12 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     },
     VbnNormalizeGrad: ({ inputs, backend, attrs }) => {
       const g = normalizeGrad(a, backend, inputs, attrs, 0, 'VbnNormalizeGrad');
-      return [g.dx, g.dMean, g.dVar, g.dGamma, g.dBeta];
+      return gradTensors(backend, (inputs as Record<string, tf.TensorInfo>).x, g, [
+        'dMean',
+        'dVar',
+        'dGamma',
+        'dBeta',
+      ]);
     },
     // Statistics of the first `statsRows` rows and normalization of every row, in one op.
     VbnLayer: ({ inputs, backend, attrs }) => {
@@ -346,7 +416,62 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
       const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
       const g = normalizeGrad(a, backend, inputs, attrs, statsRows, 'VbnLayerGrad');
-      return [g.dx, g.dGamma, g.dBeta];
+      return gradTensors(backend, (inputs as Record<string, tf.TensorInfo>).x, g, [
+        'dGamma',
+        'dBeta',
+      ]);
+    },
+    // SpatialMean(VbnLayer(x), fromRow) without storing the normalized rows: [B - fromRow, C].
+    VbnLayerPool: ({ inputs, backend, attrs }) => {
+      const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
+      const get = (t: tf.TensorInfo, name: string) => values(backend, t, 'VbnLayerPool', name);
+      const v = rowView(x);
+      const from = attrs.fromRow as number;
+      const [hi, lo, variance] = perChannel(3, v.channels);
+      const xv = get(x, 'x');
+      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
+      const out = new Float32Array(Math.max(0, (v.rows - from) * v.channels));
+      a.vbnNormalizePool(
+        xv,
+        v.rows,
+        v.spatial,
+        v.channels,
+        hi,
+        lo,
+        variance,
+        get(gamma, 'gamma'),
+        get(beta, 'beta'),
+        get(rowWeights, 'rowWeights'),
+        attrs.epsilon as number,
+        out,
+        from,
+      );
+      return backend.makeTensorInfo([v.rows - from, v.channels], 'float32', out);
+    },
+    // VbnLayerGrad without the layer's output: statistics and ReLU mask are recomputed from x (the
+    // forward's bits). dy is the output's gradient, or with attrs.fromRow the pooled gradient
+    // [B - fromRow, C] of VbnLayerPool (no [B, S, C] gradient stored). With attrs.inPlace and x
+    // held by no other tensor, dx is written over x's values (each element read before it is
+    // written) and returned as x's data: the caller gives x up.
+    VbnLayerLeanGrad: ({ inputs, backend, attrs }) => {
+      const { x } = inputs as Record<string, tf.TensorInfo>;
+      const v = rowView(x);
+      const [hi, lo, variance] = perChannel(3, v.channels);
+      const xv = values(backend, x, 'VbnLayerLeanGrad', 'x');
+      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
+      const inPlace = attrs.inPlace === true && backend.data.get(x.dataId).refCount === 1;
+      const dx = inPlace ? xv : allocate(sizeOf(x.shape));
+      const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
+      const sources = { hi, lo, variance, dx, pooledFrom: attrs.fromRow as number | undefined };
+      const g = normalizeGrad(a, backend, inputs, attrs, statsRows, 'VbnLayerLeanGrad', sources);
+      if (!inPlace) return gradTensors(backend, x, g, ['dGamma', 'dBeta']);
+      backend.incRef(x.dataId);
+      const vector = (t: Float32Array) => backend.makeTensorInfo([v.channels], 'float32', t);
+      return [
+        { dataId: x.dataId, shape: x.shape, dtype: 'float32' },
+        vector(g.dGamma),
+        vector(g.dBeta),
+      ];
     },
     SpatialMean: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
@@ -360,7 +485,7 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     SpatialMeanGrad: ({ inputs, backend, attrs }) => {
       const { dy, x } = inputs as Record<string, tf.TensorInfo>;
       const v = rowView(x);
-      const dx = new Float32Array(sizeOf(x.shape)); // rows before fromRow keep their zeros
+      const dx = allocate(sizeOf(x.shape)); // rows before fromRow keep their zeros
       const from = (attrs.fromRow as number | undefined) ?? 0;
       const dyv = values(backend, dy, 'SpatialMeanGrad', 'dy');
       a.spatialMeanGrad(dyv, v.rows, v.spatial, v.channels, dx, from);
@@ -376,7 +501,7 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       if (!av || !bv || n < 1 << 16 || A.shape.join(',') !== B.shape.join(',')) {
         return orFallback('Add', LOOP_KERNELS.Add)({ inputs, backend, attrs });
       }
-      const out = new Float32Array(n);
+      const out = allocate(n);
       a.add(av, bv, out, n);
       return backend.makeTensorInfo(A.shape, 'float32', out);
     },
@@ -404,19 +529,25 @@ function rowView(x: tf.TensorInfo): { rows: number; spatial: number; channels: n
 const perChannel = (count: number, channels: number) =>
   Array.from({ length: count }, () => new Float32Array(Math.max(0, channels || 0)));
 
+interface Stats {
+  hi: Float32Array;
+  lo: Float32Array;
+  variance: Float32Array;
+}
+
 /** VBN normalization (+ ReLU) of x against hi/lo/variance, shared by VbnNormalize and VbnLayer. */
 function normalize(
   a: NativeAddon,
   backend: MathBackendCPU,
   inputs: tf.NamedTensorInfoMap,
   attrs: tf.NamedAttrMap,
-  stats: { hi: Float32Array; lo: Float32Array; variance: Float32Array },
+  stats: Stats,
   kernel: string,
 ): [tf.TensorInfo, tf.TensorInfo] {
   const { x, gamma, beta, rowWeights } = inputs as Record<string, tf.TensorInfo>;
   const get = (t: tf.TensorInfo, name: string) => values(backend, t, kernel, name);
   const v = rowView(x);
-  const out = new Float32Array(sizeOf(x.shape));
+  const out = allocate(sizeOf(x.shape));
   const rowStats = new Float32Array(Math.max(0, v.rows * 2 * v.channels));
   a.vbnNormalize(
     get(x, 'x'),
@@ -441,9 +572,24 @@ function normalize(
 }
 
 /**
- * The backward pass of VBN normalization (+ ReLU), shared by VbnNormalizeGrad and VbnLayerGrad.
- * statsRows > 0: the statistics came from the first statsRows rows of x (VbnLayer), and their own
- * gradient, with dMeanExt/dVarExt from other consumers, is added to those rows' dx.
+ * VbnLayerLeanGrad's own buffers in place of the layer's output and statistics tensors: no `out`
+ * and no rowStats (the ReLU mask and per-row statistics are recomputed from x with the reference
+ * statistics below and the kernel's beta and epsilon); dx may be x's own values.
+ */
+interface GradSources {
+  hi: Float32Array;
+  lo: Float32Array;
+  variance: Float32Array;
+  dx: Float32Array;
+  /** dy is the pooled gradient `[B - pooledFrom, C]` of the spatial mean of rows pooledFrom.. */
+  pooledFrom?: number;
+}
+
+/**
+ * The backward pass of VBN normalization (+ ReLU), shared by VbnNormalizeGrad, VbnLayerGrad and
+ * VbnLayerLeanGrad. statsRows > 0: the statistics came from the first statsRows rows of x
+ * (VbnLayer), and their own gradient, with dMeanExt/dVarExt from other consumers, is added to
+ * those rows' dx.
  */
 function normalizeGrad(
   a: NativeAddon,
@@ -452,6 +598,7 @@ function normalizeGrad(
   attrs: tf.NamedAttrMap,
   statsRows: number,
   kernel: string,
+  sources?: GradSources,
 ) {
   const { dy, x, out, hi, lo, gamma, rowWeights, rowStats, dMeanExt, dVarExt } = inputs as Record<
     string,
@@ -459,20 +606,20 @@ function normalizeGrad(
   >;
   const get = (t: tf.TensorInfo, name: string) => values(backend, t, kernel, name);
   const v = rowView(x);
-  const dx = new Float32Array(sizeOf(x.shape));
+  const dx = sources?.dx ?? allocate(sizeOf(x.shape));
   const [dMean, dVar, dGamma, dBeta] = perChannel(4, v.channels);
   a.vbnNormalizeGrad(
     get(dy, 'dy'),
     get(x, 'x'),
-    get(out, 'out'),
+    sources ? null : get(out, 'out'),
     v.rows,
     v.spatial,
     v.channels,
-    get(hi, 'hi'),
-    get(lo, 'lo'),
+    sources?.hi ?? get(hi, 'hi'),
+    sources?.lo ?? get(lo, 'lo'),
     get(gamma, 'gamma'),
     get(rowWeights, 'rowWeights'),
-    get(rowStats, 'rowStats'),
+    sources ? null : get(rowStats, 'rowStats'),
     attrs.relu as boolean,
     dx,
     dMean,
@@ -482,15 +629,26 @@ function normalizeGrad(
     statsRows,
     dMeanExt ? get(dMeanExt, 'dMeanExt') : null,
     dVarExt ? get(dVarExt, 'dVarExt') : null,
+    sources?.pooledFrom,
+    sources?.variance,
+    sources ? get(inputs.beta as tf.TensorInfo, 'beta') : undefined,
+    sources ? (attrs.epsilon as number) : undefined,
   );
-  const vector = (t: Float32Array) => backend.makeTensorInfo([v.channels], 'float32', t);
-  return {
-    dx: backend.makeTensorInfo(x.shape, 'float32', dx),
-    dMean: vector(dMean),
-    dVar: vector(dVar),
-    dGamma: vector(dGamma),
-    dBeta: vector(dBeta),
-  };
+  return { dx, dMean, dVar, dGamma, dBeta };
+}
+
+/** Tensors of the per-channel gradients named (each `[C]`), after dx (x's shape). */
+function gradTensors(
+  backend: MathBackendCPU,
+  x: tf.TensorInfo,
+  g: Record<'dx' | 'dMean' | 'dVar' | 'dGamma' | 'dBeta', Float32Array>,
+  names: ('dMean' | 'dVar' | 'dGamma' | 'dBeta')[],
+): tf.TensorInfo[] {
+  const channels = x.shape[x.shape.length - 1];
+  return [
+    backend.makeTensorInfo(x.shape, 'float32', g.dx),
+    ...names.map((n) => backend.makeTensorInfo([channels], 'float32', g[n])),
+  ];
 }
 
 /** BatchMatMul / _FusedMatMul: batch dims collapsed, broadcast only as 1 against n. */
@@ -524,7 +682,7 @@ function matmul(
   if (!ok) return fallback(name)({ inputs, backend, attrs });
   const outBatch = (batchA >= batchB ? A : B).shape.slice(0, -2);
   const outShape = [...outBatch, m, n];
-  const out = new Float32Array(sizeOf(outShape));
+  const out = allocate(sizeOf(outShape));
   a.matmul(av, batchA, bv, batchB, out, m, k, n, ta, tb, bvals, activation === 'relu' ? 1 : 0);
   return backend.makeTensorInfo(outShape, 'float32', out);
 }

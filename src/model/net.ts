@@ -4,6 +4,7 @@ import { VbnError, shapeString } from '../errors.js';
 import { virtualWeight } from '../vbn/normalize.js';
 import type { ReferenceStatistics } from '../vbn/statistics.js';
 import { KERNELS, blockOps, type BlockOps, type Kernels } from './block-ops.js';
+import { leanConcatPool } from './lean-concat.js';
 import { checkOneOf } from '../vbn/validate.js';
 import {
   STRATEGIES,
@@ -105,16 +106,17 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     beta: param(params, `vbn${i}/beta`),
     epsilon: c.epsilon,
   });
+  const dense = (params: ParamTensors, pooled: tf.Tensor2D): tf.Tensor2D =>
+    tf.add(
+      tf.matMul(pooled, param(params, 'dense/kernel') as tf.Tensor2D),
+      param(params, 'dense/bias'),
+    ) as tf.Tensor2D;
   const head = (
     params: ParamTensors,
     ops: BlockOps,
     features: tf.Tensor4D,
     fromRow = 0,
-  ): tf.Tensor2D =>
-    tf.add(
-      tf.matMul(ops.pool(features, fromRow), param(params, 'dense/kernel') as tf.Tensor2D),
-      param(params, 'dense/bias'),
-    ) as tf.Tensor2D;
+  ): tf.Tensor2D => dense(params, ops.pool(features, fromRow));
   const rows = (n: number, w: number) => new Array<number>(n).fill(w);
   const w = (n: number) => virtualWeight(c.mode, n);
 
@@ -182,6 +184,23 @@ export function createVbnNet(config: VbnNetConfig): VbnNet {
     // normalized with them; the other rows are normalized against them.
     const weights = [...rows(n, 0), ...rows(b, w(n))];
     let h = tf.concat([r, x], 0);
+    if (ops.kind === 'fused' && !record) {
+      // The same numbers, keeping for backward only each block's convolution output.
+      const blocks = c.filters.map((_, i) => ({
+        kernel: param(params, `conv${i}/kernel`) as tf.Tensor4D,
+        gamma: param(params, `vbn${i}/gamma`) as tf.Tensor1D,
+        beta: param(params, `vbn${i}/beta`) as tf.Tensor1D,
+      }));
+      const features = leanConcatPool(h, blocks, {
+        referenceRows: n,
+        rowWeights: weights,
+        strides: c.strides,
+        padding: c.padding,
+        epsilon: c.epsilon,
+        stopReferenceGradient: c.stopReferenceGradient,
+      });
+      return dense(params, features);
+    }
     c.filters.forEach((_, i) => {
       const y = conv(params, i, h);
       h = ops.layer(y, c.stopReferenceGradient, n, weights, affine(params, i)).out;

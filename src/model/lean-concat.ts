@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** One conv -> VBN -> ReLU block's parameters: kernel `[k, k, Cin, F]`, gamma and beta `[F]`. */
+export interface LeanBlock {
+  kernel: tf.Tensor4D;
+  gamma: tf.Tensor1D;
+  beta: tf.Tensor1D;
+}
+
+export interface LeanConcatOptions {
+  /** Rows [0, n) of the input are the reference: they give every block's statistics. */
+  referenceRows: number;
+  /** Row r's own weight in its statistics (0 or 1/(N+1)): one per row of the input. */
+  rowWeights: number[];
+  strides: number;
+  padding: 'valid' | 'same';
+  epsilon: number;
+  /** No gradient through the reference statistics. */
+  stopReferenceGradient: boolean;
+}
+
+type Conv = { strides: number; pad: 'valid' | 'same'; dataFormat: 'NHWC' };
+type Run = (name: string, inputs: tf.NamedTensorMap, attrs?: object) => tf.Tensor[];
+
+/** A kernel of the native backend; a single output comes back as a one-element list. */
+const run: Run = (name, inputs, attrs = {}) => {
+  const out = tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
+  return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+};
+
+/**
+ * The concat strategy's blocks on the native backend's fused kernels, for training at scale:
+ * the same values and gradients as conv2d -> vbnLayerOp per block and spatialMeanOp of the input
+ * rows, bit for bit, in less memory.
+ *
+ * Input `h` `[N + B, H, W, C]` (reference rows first) -> the pooled features of the input rows
+ * `[B, F_last]`. TensorFlow.js keeps every tensor a gradient function saved, and every gradient,
+ * until the whole backward pass is over. Here the backward keeps only `h` and each block's
+ * convolution output y_i `[N + B, h_i, w_i, F_i]`, and frees each tensor once used:
+ * - the last block is pooled without storing its normalized output (VbnLayerPool);
+ * - a block's normalized output is recomputed from y_i when the next convolution's kernel
+ *   gradient needs it, and freed before that convolution's input gradient is made;
+ * - VBN's gradient recomputes its ReLU mask from y_i and is written over y_i, which nothing
+ *   needs afterwards (VbnLayerLeanGrad with inPlace).
+ * At the seed scale the largest set held at once is then h, y_0, y_1, dy_2 and one
+ * [N + B, h_1, w_1, F_1] tensor, where the tape held every block's y_i and output and then
+ * every gradient. Gradient flow: to every kernel, gamma and beta, and through the reference
+ * statistics unless `stopReferenceGradient`; not to `h` (the data).
+ */
+export function leanConcatPool(
+  h: tf.Tensor4D,
+  blocks: LeanBlock[],
+  o: LeanConcatOptions,
+): tf.Tensor2D {
+  const conv: Conv = { strides: o.strides, pad: o.padding, dataFormat: 'NHWC' };
+  const params = blocks.flatMap((b) => [b.kernel, b.gamma, b.beta]);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const { ys, pooled } = forward(h, blocks, o, conv);
+    save([h, ...ys]);
+    return {
+      value: pooled,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+        backward(dy as tf.Tensor2D, saved as tf.Tensor4D[], blocks, o, conv),
+    };
+  });
+  return f(...params) as tf.Tensor2D;
+}
+
+const layerAttrs = (o: LeanConcatOptions) => ({
+  statsRows: o.referenceRows,
+  epsilon: o.epsilon,
+  relu: true,
+  stop: o.stopReferenceGradient,
+});
+
+/** ReLU(VBN(y)) of every row of a block's convolution output (VbnLayer's other outputs freed). */
+function normalized(y: tf.Tensor, block: LeanBlock, rowWeights: tf.Tensor, o: LeanConcatOptions) {
+  const inputs = { x: y, gamma: block.gamma, beta: block.beta, rowWeights };
+  const [out, ...rest] = run('VbnLayer', inputs, layerAttrs(o));
+  tf.dispose(rest);
+  return out;
+}
+
+/** Each block's convolution output, and the pooled features; nothing else is kept. */
+function forward(h: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, conv: Conv) {
+  const rowWeights = tf.tensor1d(o.rowWeights);
+  const ys: tf.Tensor4D[] = [];
+  let x: tf.Tensor = h;
+  for (const block of blocks) {
+    const y = tf.conv2d(x as tf.Tensor4D, block.kernel, conv.strides, conv.pad);
+    if (x !== h) x.dispose();
+    ys.push(y);
+    if (block !== blocks[blocks.length - 1]) x = normalized(y, block, rowWeights, o);
+  }
+  const last = blocks[blocks.length - 1];
+  const inputs = { x: ys[ys.length - 1], gamma: last.gamma, beta: last.beta, rowWeights };
+  const [pooled] = run('VbnLayerPool', inputs, { ...layerAttrs(o), fromRow: o.referenceRows });
+  rowWeights.dispose();
+  return { ys, pooled: pooled as tf.Tensor2D };
+}
+
+/** Gradients for [kernel, gamma, beta] of each block. */
+function backward(
+  dPooled: tf.Tensor2D,
+  saved: tf.Tensor4D[],
+  blocks: LeanBlock[],
+  o: LeanConcatOptions,
+  conv: Conv,
+): tf.Tensor[] {
+  const [h, ...ys] = saved;
+  const rowWeights = tf.tensor1d(o.rowWeights);
+  const grads: tf.Tensor[][] = [];
+  // VBN's gradient, written over y (freed here): the gradient of the block's convolution output.
+  const vbnGrad = (i: number, dOut: tf.Tensor, pooled: boolean) => {
+    const { gamma, beta } = blocks[i];
+    const inputs = { dy: dOut, x: ys[i], gamma, beta, rowWeights };
+    const attrs = {
+      ...layerAttrs(o),
+      inPlace: true,
+      fromRow: pooled ? o.referenceRows : undefined,
+    };
+    const [dy, dGamma, dBeta] = run('VbnLayerLeanGrad', inputs, attrs);
+    ys[i].dispose();
+    return { dy, dGamma, dBeta };
+  };
+  const last = blocks.length - 1;
+  let g = vbnGrad(last, dPooled, true);
+  for (let i = last - 1; i >= 0; i--) {
+    const next = blocks[i + 1];
+    const out = normalized(ys[i], blocks[i], rowWeights, o);
+    const filterShape = next.kernel.shape;
+    const [dKernel] = run('Conv2DBackpropFilter', { x: out, dy: g.dy }, { ...conv, filterShape });
+    const inputShape = out.shape;
+    out.dispose();
+    const [dOut] = run(
+      'Conv2DBackpropInput',
+      { dy: g.dy, filter: next.kernel },
+      { ...conv, inputShape },
+    );
+    g.dy.dispose();
+    grads[i + 1] = [dKernel, g.dGamma, g.dBeta];
+    g = vbnGrad(i, dOut, false);
+    dOut.dispose();
+  }
+  const filterShape = blocks[0].kernel.shape;
+  const [dKernel] = run('Conv2DBackpropFilter', { x: h, dy: g.dy }, { ...conv, filterShape });
+  grads[0] = [dKernel, g.dGamma, g.dBeta];
+  tf.dispose([g.dy, rowWeights]);
+  return grads.flat();
+}
