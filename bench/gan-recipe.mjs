@@ -114,7 +114,8 @@ for (let s = 1; s <= o.steps; s++) {
   const batch = batchOf(s);
   const z = vbn.latents(0, 100 + s, o.batch, o.latent);
   const start = (1 - o.decay) * o.steps;
-  const f = o.decay > 0 && s > start ? 1 - ((1 - o.decayTo) * (s - start)) / (o.decay * o.steps) : 1;
+  const f =
+    o.decay > 0 && s > start ? 1 - ((1 - o.decayTo) * (s - start)) / (o.decay * o.steps) : 1;
   nets.gOptimizer.learningRate = o.gLr * f;
   nets.dOptimizer.learningRate = o.dLr * f;
   const r = o.smooth === 1 ? vbn.ganStep(nets, refZ, z, batch) : smoothStep(refZ, z, batch);
