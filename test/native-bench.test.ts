@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
 import { benchReport } from '../src/cli/bench.js';
-import { profileStep } from '../src/cli/bench-profile.js';
+import { PASS_OF_KERNEL, profileStep } from '../src/cli/bench-profile.js';
 import { describeNative } from './native-suite.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
@@ -44,6 +44,16 @@ describeNative('vbn bench: FMA ceiling, % of it, per-pass profile', () => {
     expect(idle.other).toBeGreaterThanOrEqual(0.03);
     expect([idle.forward, idle.backwardData, idle.backwardWeights, idle.vbn]).toEqual([0, 0, 0, 0]);
     tf.dispose([x, w, dy]);
+  });
+
+  it('every fused VBN kernel of the native backend is charged to the vbn pass', async () => {
+    await useBackend('native');
+    const fused = tf
+      .getKernelsForBackend('native')
+      .map((k) => k.kernelName)
+      .filter((name) => name.startsWith('Vbn'));
+    expect(fused.length).toBeGreaterThanOrEqual(8);
+    for (const name of fused) expect(PASS_OF_KERNEL[name], name).toBe('vbn');
   });
 
   it('--json --profile carries the ceiling, % of it, peak RSS and the passes; the text shows them', () => {

@@ -27,6 +27,8 @@ export const PASS_OF_KERNEL: Readonly<Record<string, Pass>> = {
   VbnNormalizeGrad: 'vbn',
   VbnLayer: 'vbn',
   VbnLayerGrad: 'vbn',
+  VbnLayerPool: 'vbn',
+  VbnLayerLeanGrad: 'vbn',
 };
 
 /** Runs `step` once under tf.profile and splits its wall time by pass. */
