@@ -5,9 +5,10 @@
 // shapes; convolutions get their FLOPs (2 * B * Ho * Wo * 9 * Ci * Co per pass, the direct count
 // whatever the algorithm) and rate as a % of the FMA ceiling (bash ../shared/tools/fma-peak.sh);
 // every row gets the bytes its inputs and outputs occupy (a lower bound on the memory traffic).
-// Pass: forward, backward-data, backward-weights, VBN (VbnLayer and its gradient), other.
+// Pass: forward, backward-data, backward-weights, VBN (the fused Vbn* kernels), other: as vbn bench --profile.
 import * as tf from '@tensorflow/tfjs-core';
 import { seedStep } from './seed-step.mjs';
+import { PASS_OF_KERNEL } from '../dist/cli/bench-profile.js';
 
 const [size = '256', mode = 'virtual', ceilingArg = '229.5', filtersArg = '16,32,64'] =
   process.argv.slice(2);
@@ -22,14 +23,16 @@ const u1 = process.cpuUsage(u0);
 const wall = (performance.now() - t0) / 1000;
 const prof = await tf.profile(step);
 
-const PASS = {
-  Conv2D: 'forward',
-  FusedConv2D: 'forward',
-  Conv2DBackpropInput: 'backward-data',
-  Conv2DBackpropFilter: 'backward-weights',
-  VbnLayer: 'VBN',
-  VbnLayerGrad: 'VBN',
+// vbn bench --profile's passes, under this table's names.
+const LABEL = {
+  forward: 'forward',
+  backwardData: 'backward-data',
+  backwardWeights: 'backward-weights',
+  vbn: 'VBN',
 };
+const PASS = Object.fromEntries(
+  Object.entries(PASS_OF_KERNEL).map(([kernel, pass]) => [kernel, LABEL[pass]]),
+);
 const count = (shape) => shape.reduce((a, b) => a * b, 1);
 /** Direct-convolution FLOPs from the shapes of one conv kernel call (NHWC / HWIO). */
 function flops(name, ins, outs) {
@@ -43,12 +46,17 @@ function flops(name, ins, outs) {
 }
 const rows = new Map();
 for (const k of prof.kernels) {
+  // A tf.customGrad op (the lean concat blocks) is listed with the time of the kernels it ran,
+  // which are listed too.
+  if (k.name === 'unnamed scope') continue;
   const ins = k.inputShapes.filter(Boolean);
   const outs = k.outputShapes.filter(Boolean);
-  const key = `${k.name} ${JSON.stringify(ins[0] ?? [])}`;
+  // The activations' shape: VbnLayerLeanGrad's first input is its (maybe pooled) gradient.
+  const shape = (k.name === 'VbnLayerLeanGrad' ? ins[1] : ins[0]) ?? [];
+  const key = `${k.name} ${JSON.stringify(shape)}`;
   const r = rows.get(key) ?? {
     name: k.name,
-    shape: ins[0] ?? [],
+    shape,
     ms: 0,
     calls: 0,
     flops: 0,
