@@ -408,8 +408,8 @@ bool read(Args& a, NormalizeGrad& g) {
   g.rowStats = a.optionalFloats(10, "rowStats", g.v.rows * 2 * C);
   if (a.ok() && g.out) a.require(g.rowStats != nullptr, "rowStats is needed with out");
   if (a.ok() && !g.out) {
-    g.f = {g.hi, g.lo, a.floats(21, "varR", C), g.gamma, a.optionalFloats(22, "beta", C), 1.0};
-    g.f.eps = a.positive(23, "epsilon");
+    // Braced initializers run left to right: the arguments are read in order.
+    g.f = {g.hi, g.lo, a.floats(21, "varR", C), g.gamma, a.optionalFloats(22, "beta", C), a.positive(23, "epsilon")};
   }
   g.relu = a.flag(11, "relu");
   g.dx = a.floats(12, "dx", n);

@@ -23,6 +23,14 @@ type ConvAttrs = [Dims, Dims, Dims, Dims];
 type RowView = [rows: number, spatial: number, channels: number];
 /** The reference mean as a float pair hi + lo, each `[C]`. */
 type MeanPair = [meanHi: F32, meanLo: F32];
+/** What vbnNormalize and vbnNormalizePool both read after x, the row view and the mean pair. */
+type NormalizeParams = [
+  varR: F32,
+  gamma: F32 | null,
+  beta: F32 | null,
+  rowWeights: F32,
+  epsilon: number,
+];
 export interface NativeAddon {
   setThreads(n: number): number;
   info(): { onednn: string; threads: number; cachedPrimitives: number };
@@ -80,33 +88,12 @@ export interface NativeAddon {
   vbnStatsGrad(x: F32, ...rest: [...RowView, ...MeanPair, dMean: F32, dVar: F32, dx: F32]): void;
   vbnNormalize(
     x: F32,
-    ...rest: [
-      ...RowView,
-      ...MeanPair,
-      varR: F32,
-      gamma: F32 | null,
-      beta: F32 | null,
-      rowWeights: F32,
-      epsilon: number,
-      relu: boolean,
-      out: F32,
-      rowStats: F32,
-    ]
+    ...rest: [...RowView, ...MeanPair, ...NormalizeParams, relu: boolean, out: F32, rowStats: F32]
   ): void;
   /** The mean over S of ReLU(vbnNormalize(x)) for rows fromRow..: out [rows - fromRow, C]. */
   vbnNormalizePool(
     x: F32,
-    ...rest: [
-      ...RowView,
-      ...MeanPair,
-      varR: F32,
-      gamma: F32 | null,
-      beta: F32 | null,
-      rowWeights: F32,
-      epsilon: number,
-      out: F32,
-      fromRow: number,
-    ]
+    ...rest: [...RowView, ...MeanPair, ...NormalizeParams, out: F32, fromRow: number]
   ): void;
   /** out null: the ReLU mask recomputed from x (needs varR, beta, epsilon; rowStats may be null). */
   vbnNormalizeGrad(
@@ -345,17 +332,8 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     VbnStats: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const v = rowView(x);
-      const [hi, lo, variance] = perChannel(3, v.channels);
       const rows = (attrs.rows as number | undefined) ?? v.rows;
-      a.vbnStats(
-        values(backend, x, 'VbnStats', 'x'),
-        rows,
-        v.spatial,
-        v.channels,
-        hi,
-        lo,
-        variance,
-      );
+      const { hi, lo, variance } = referenceStats(a, values(backend, x, 'VbnStats', 'x'), v, rows);
       return [hi, lo, variance].map((t) => backend.makeTensorInfo([v.channels], 'float32', t));
     },
     VbnStatsGrad: ({ inputs, backend, attrs }) => {
@@ -396,21 +374,14 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     VbnLayer: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const v = rowView(x);
-      const [hi, lo, variance] = perChannel(3, v.channels);
       const xv = values(backend, x, 'VbnLayer', 'x');
-      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
-      const [out, rowStats] = normalize(
-        a,
-        backend,
-        inputs,
-        attrs,
-        { hi, lo, variance },
-        'VbnLayer',
-      );
-      const stats = [hi, lo, variance].map((t) =>
+      const stats = referenceStats(a, xv, v, attrs.statsRows as number);
+      const [out, rowStats] = normalize(a, backend, inputs, attrs, stats, 'VbnLayer');
+      const { hi, lo, variance } = stats;
+      const vectors = [hi, lo, variance].map((t) =>
         backend.makeTensorInfo([v.channels], 'float32', t),
       );
-      return [out, rowStats, ...stats];
+      return [out, rowStats, ...vectors];
     },
     VbnLayerGrad: ({ inputs, backend, attrs }) => {
       // With stopReferenceGradient no gradient goes through the statistics: statsRows 0.
@@ -427,9 +398,8 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
       const get = (t: tf.TensorInfo, name: string) => values(backend, t, 'VbnLayerPool', name);
       const v = rowView(x);
       const from = attrs.fromRow as number;
-      const [hi, lo, variance] = perChannel(3, v.channels);
       const xv = get(x, 'x');
-      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
+      const { hi, lo, variance } = referenceStats(a, xv, v, attrs.statsRows as number);
       const out = new Float32Array(Math.max(0, (v.rows - from) * v.channels));
       a.vbnNormalizePool(
         xv,
@@ -456,22 +426,17 @@ function kernels(a: NativeAddon): Record<string, KernelFunc> {
     VbnLayerLeanGrad: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
       const v = rowView(x);
-      const [hi, lo, variance] = perChannel(3, v.channels);
       const xv = values(backend, x, 'VbnLayerLeanGrad', 'x');
-      a.vbnStats(xv, attrs.statsRows as number, v.spatial, v.channels, hi, lo, variance);
+      const stats = referenceStats(a, xv, v, attrs.statsRows as number);
       const inPlace = attrs.inPlace === true && backend.data.get(x.dataId).refCount === 1;
       const dx = inPlace ? xv : allocate(sizeOf(x.shape));
       const statsRows = attrs.stop ? 0 : (attrs.statsRows as number);
-      const sources = { hi, lo, variance, dx, pooledFrom: attrs.fromRow as number | undefined };
+      const sources = { ...stats, dx, pooledFrom: attrs.fromRow as number | undefined };
       const g = normalizeGrad(a, backend, inputs, attrs, statsRows, 'VbnLayerLeanGrad', sources);
       if (!inPlace) return gradTensors(backend, x, g, ['dGamma', 'dBeta']);
-      backend.incRef(x.dataId);
-      const vector = (t: Float32Array) => backend.makeTensorInfo([v.channels], 'float32', t);
-      return [
-        { dataId: x.dataId, shape: x.shape, dtype: 'float32' },
-        vector(g.dGamma),
-        vector(g.dBeta),
-      ];
+      backend.incRef(x.dataId); // dx is x's data, now held by the gradient too
+      const dxInfo = { dataId: x.dataId, shape: x.shape, dtype: 'float32' as const };
+      return gradTensors(backend, x, g, ['dGamma', 'dBeta'], dxInfo);
     },
     SpatialMean: ({ inputs, backend, attrs }) => {
       const { x } = inputs as Record<string, tf.TensorInfo>;
@@ -533,6 +498,18 @@ interface Stats {
   hi: Float32Array;
   lo: Float32Array;
   variance: Float32Array;
+}
+
+/** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
+function referenceStats(
+  a: NativeAddon,
+  xv: Float32Array,
+  v: { spatial: number; channels: number },
+  rows: number,
+): Stats {
+  const [hi, lo, variance] = perChannel(3, v.channels);
+  a.vbnStats(xv, rows, v.spatial, v.channels, hi, lo, variance);
+  return { hi, lo, variance };
 }
 
 /** VBN normalization (+ ReLU) of x against hi/lo/variance, shared by VbnNormalize and VbnLayer. */
@@ -637,18 +614,16 @@ function normalizeGrad(
   return { dx, dMean, dVar, dGamma, dBeta };
 }
 
-/** Tensors of the per-channel gradients named (each `[C]`), after dx (x's shape). */
+/** dx (x's shape; by default a tensor of g.dx), then the per-channel gradients named (each `[C]`). */
 function gradTensors(
   backend: MathBackendCPU,
   x: tf.TensorInfo,
   g: Record<'dx' | 'dMean' | 'dVar' | 'dGamma' | 'dBeta', Float32Array>,
   names: ('dMean' | 'dVar' | 'dGamma' | 'dBeta')[],
+  dx: tf.TensorInfo = backend.makeTensorInfo(x.shape, 'float32', g.dx),
 ): tf.TensorInfo[] {
   const channels = x.shape[x.shape.length - 1];
-  return [
-    backend.makeTensorInfo(x.shape, 'float32', g.dx),
-    ...names.map((n) => backend.makeTensorInfo([channels], 'float32', g[n])),
-  ];
+  return [dx, ...names.map((n) => backend.makeTensorInfo([channels], 'float32', g[n]))];
 }
 
 /** BatchMatMul / _FusedMatMul: batch dims collapsed, broadcast only as 1 against n. */
