@@ -1,10 +1,11 @@
 // Trains a GAN recipe for a number of steps and prints the metrics every `every` steps, to compare
 // recipes at equal steps or equal time (docs/gan.md, "What limits the score"):
 //   node bench/gan-recipe.mjs '{"steps":1800,"every":900,"df":[64,128],"gLr":5e-4,"dLr":5e-4}'
-// Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel),
+// Keys: steps, every, gLr, dLr, beta1, gf, df (filters), norm, batch, ref, latent, k (kernel), os (outputStride),
 // threads (native backend threads; 0: all cores), ema (a decay or a list: also report moving averages of G's weights),
 // decay (a fraction f: both learning rates fall linearly to decayTo x their value over the last f of the steps), decayTo,
-// smooth (one-sided label smoothing: the discriminator's target for real images), beta2.
+// smooth (one-sided label smoothing: the discriminator's target for real images), beta2,
+// codes (InfoGAN's categorical code, 0: none), info (its loss weight).
 // Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
 // metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,12 +26,15 @@ const o = {
   ref: 64,
   latent: 64,
   k: 4,
+  os: 2,
   ema: 0,
   threads: 0,
   decay: 0,
   decayTo: 0,
   smooth: 1,
   beta2: 0.999,
+  codes: 0,
+  info: 1,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 await vbn.useBackend('native', undefined, o.threads ? { threads: o.threads } : {});
@@ -39,10 +43,12 @@ const data = vbn.loadData({ data: 'mnist', classes: 'all' });
 const g = vbn.createGenerator({
   filters: o.gf,
   kernelSize: o.k,
+  outputStride: o.os,
   norm: o.norm,
   latentDim: o.latent,
+  codes: o.codes,
 });
-const d = vbn.createDiscriminator({ filters: o.df, kernelSize: o.k });
+const d = vbn.createDiscriminator({ filters: o.df, kernelSize: o.k, codes: o.codes });
 const nets = {
   generator: g,
   discriminator: d,
@@ -51,8 +57,11 @@ const nets = {
   gOptimizer: tf.train.adam(o.gLr, o.beta1, o.beta2),
   dOptimizer: tf.train.adam(o.dLr, o.beta1, o.beta2),
 };
-const refZ = o.norm === 'vbn' ? vbn.latents(0, 1, o.ref, o.latent) : null;
-const evalZ = vbn.latents(0, 2, 1000, o.latent);
+// codes > 0 (InfoGAN): z's last `codes` entries are a one-hot code, recovered by a head on the
+// discriminator; info is the code loss's weight.
+const latentsOf = (stream, count) => vbn.latents(0, stream, count, o.latent, o.codes);
+const refZ = o.norm === 'vbn' ? latentsOf(1, o.ref) : null;
+const evalZ = latentsOf(2, 1000);
 const classifier = readClassifier();
 const realGaussian = featureGaussian(classifier, data.val.images, 1000);
 const n = data.train.labels.length;
@@ -112,13 +121,13 @@ let trainMs = 0;
 for (let s = 1; s <= o.steps; s++) {
   const t = performance.now();
   const batch = batchOf(s);
-  const z = vbn.latents(0, 100 + s, o.batch, o.latent);
+  const z = latentsOf(100 + s, o.batch);
   const start = (1 - o.decay) * o.steps;
   const f =
     o.decay > 0 && s > start ? 1 - ((1 - o.decayTo) * (s - start)) / (o.decay * o.steps) : 1;
   nets.gOptimizer.learningRate = o.gLr * f;
   nets.dOptimizer.learningRate = o.dLr * f;
-  const r = o.smooth === 1 ? vbn.ganStep(nets, refZ, z, batch) : smoothStep(refZ, z, batch);
+  const r = o.smooth === 1 ? vbn.ganStep(nets, refZ, z, batch, o.info) : smoothStep(refZ, z, batch);
   tf.dispose([batch, z]);
   updateEma();
   trainMs += performance.now() - t;

@@ -1,6 +1,6 @@
 // Times a GAN step (by default vbn gan's: GAN_DEFAULTS' networks, sizes and learning rates) and
 // prints where it goes:
-//   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference]
+//   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference] [output stride]
 // Mean of 10 steps after 3 warm-ups, then one profiled step: kernel time per kernel name.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
@@ -13,11 +13,12 @@ const [
   norm = D.norm,
   batch = String(D.batchSize),
   ref = String(D.referenceSize),
+  outputStride = String(D.outputStride),
 ] = process.argv.slice(2);
 const list = (s) => s.split(',').map(Number);
 await vbn.useBackend(backend);
 tf.enableProdMode();
-const g = vbn.createGenerator({ filters: list(gf), norm });
+const g = vbn.createGenerator({ filters: list(gf), norm, outputStride: Number(outputStride) });
 const d = vbn.createDiscriminator({ filters: list(df) });
 const nets = {
   generator: g,
@@ -35,7 +36,7 @@ for (let i = 0; i < 3; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < 10; i++) step();
 console.log(
-  `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
+  `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}, output stride ${outputStride}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
 );
 const profile = await tf.profile(step);
 const byName = new Map();

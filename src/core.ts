@@ -44,8 +44,12 @@ export {
   type GanTrainConfig,
 } from './gan/config.js';
 export { createGenerator, type Generator } from './gan/generator.js';
-export { createDiscriminator, type Discriminator } from './gan/discriminator.js';
-export { discriminatorLoss, generatorLoss } from './gan/losses.js';
+export {
+  createDiscriminator,
+  type Discriminator,
+  type DiscriminatorHeads,
+} from './gan/discriminator.js';
+export { discriminatorLoss, generatorLoss, infoLoss } from './gan/losses.js';
 export {
   ganStep,
   ganOptimizer,

@@ -164,6 +164,11 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
       [['--lr', '0.01'], /--lr 0\.01 would change the run, which has --lr 0\.001/],
       [['--d-lr', '0.01'], /--d-lr 0\.01 would change the run, which has --d-lr 0\.0005/],
       [['--lr-decay', '0'], /--lr-decay 0 would change the run, which has --lr-decay 0\.5/],
+      [['--codes', '0'], /--codes 0 would change the run, which has --codes 10/],
+      [
+        ['--output-stride', '2'],
+        /--output-stride 2 would change the run, which has --output-stride 1/,
+      ],
       [['--classes', '3,5'], /--classes 3,5 would change the run, which has --classes all/],
       [['--limit', '128'], /--limit 128 would change the run, which has --limit 64/],
       [['--epochs', '0'], /--epochs/],
@@ -213,8 +218,14 @@ describe('bad input: one line, exit 2, nothing written', () => {
     ],
     [
       '--filters',
-      ['gan', '--filters', '8,8,8'],
+      ['gan', '--filters', '8,8,8,8'],
       /^vbn: createGenerator: outputShape \[28,28,1\] needs H and W divisible by 2\^3 = 8/,
+    ],
+    ['--codes', ['gan', '--codes', '64'], /^vbn: vbn gan: codes 64 must be below latentDim 64\n$/],
+    [
+      '--output-stride',
+      ['gan', '--output-stride', '3'],
+      /argument '3' is invalid\. expected 1 or 2\./,
     ],
     ['--reference-size', ['gan', '--reference-size', '0'], /expected an integer >= 1\./],
     [

@@ -31,8 +31,26 @@ const CASES: { name: string; config: GeneratorConfig; batch: number; reference: 
   },
   { name: 'bn, k3', config: { norm: 'bn', kernelSize: 3 }, batch: 3, reference: 0 },
   { name: 'none, k4', config: { norm: 'none', kernelSize: 4 }, batch: 2, reference: 0 },
+  // A stride-1 output layer after a third block at full size ('same' with k4 pads 1 and 2).
+  {
+    name: 'vbn virtual, output stride 1, k4',
+    config: { norm: 'vbn', kernelSize: 4, filters: [3, 2, 2], outputStride: 1 },
+    batch: 2,
+    reference: 3,
+  },
+  {
+    name: 'none, output stride 1, k3',
+    config: { norm: 'none', kernelSize: 3, filters: [3, 2, 2], outputStride: 1 },
+    batch: 2,
+    reference: 0,
+  },
 ];
-const BASE = { latentDim: 3, outputShape: [8, 8, 1] as [number, number, number], filters: [3, 2] };
+const BASE: GeneratorConfig = {
+  latentDim: 3,
+  outputShape: [8, 8, 1],
+  filters: [3, 2],
+  outputStride: 2,
+};
 
 /** float32 images and gradients (w.r.t. every parameter and z) of L = sum(u * G(z)). */
 function run(config: GeneratorConfig, batch: number, reference: number) {
@@ -133,7 +151,7 @@ describe('batch independence per norm (cpu)', () => {
 describeNative('batch independence on the native backend: vbn and none exactly 0', () => {
   // The default generator's shapes (dense 64 -> 7x7x64, 1-63 companions): its rows go through
   // oneDNN's transposed convolutions and the native plain matrix product.
-  const DEFAULT: GeneratorConfig = { latentDim: 64, filters: [64, 32] };
+  const DEFAULT: GeneratorConfig = {};
   afterAll(async () => void (await useBackend('cpu')));
   for (const norm of ['vbn', 'none'] as const) {
     it(norm, async () => {
@@ -260,8 +278,11 @@ describe("the discriminator's leaky ReLU (gradient as dy * step(x, leak))", asyn
 describe('bad input', () => {
   it('names the rule and the values received', () => {
     expect(errorMessage(() => createGenerator({ outputShape: [30, 30, 1] }))).toBe(
-      'createGenerator: outputShape [30,30,1] needs H and W divisible by 2^2 = 4 (one stride-2 upsampling per entry of filters [64,32])',
+      'createGenerator: outputShape [30,30,1] needs H and W divisible by 2^2 = 4 (filters [64,32,16] with outputStride 1 upsample 2 times)',
     );
+    expect(
+      errorMessage(() => createGenerator(JSON.parse('{"outputStride":3}') as GeneratorConfig)),
+    ).toBe('createGenerator: outputStride must be 1 or 2 but is 3');
     expect(
       errorMessage(() => createGenerator(JSON.parse('{"norm":"layer"}') as GeneratorConfig)),
     ).toBe(`createGenerator: unknown norm "layer" (expected one of 'vbn', 'bn', 'none')`);

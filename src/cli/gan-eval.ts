@@ -64,7 +64,13 @@ export function ganEvalCommand(ctx: CliContext): Command {
         const realTrain = gather(train, trainIdx.slice(0, n));
         const testGaussian = featureGaussian(classifier, test.images, n);
         const real = sampleMetrics(classifier, realTrain, n, testGaussian);
-        const z = latents(flags.seed, EVAL_STREAM, n, gan.generator.config.latentDim);
+        const z = latents(
+          flags.seed,
+          EVAL_STREAM,
+          n,
+          gan.generator.config.latentDim,
+          gan.generator.config.codes,
+        );
         const images = generateImages(gan.generator, gan.gParams, gan.referenceZ, z);
         z.dispose();
         const fake = sampleMetrics(classifier, images, n, testGaussian);

@@ -48,7 +48,13 @@ export function ganSampleCommand(ctx: CliContext): Command {
       try {
         await useBackend(flags.backend, undefined, { threads: flags.threads });
         const shape = gan.generator.config.outputShape;
-        const z = latents(flags.seed, SAMPLE_STREAM, flags.count, gan.generator.config.latentDim);
+        const z = latents(
+          flags.seed,
+          SAMPLE_STREAM,
+          flags.count,
+          gan.generator.config.latentDim,
+          gan.generator.config.codes,
+        );
         const images = generateImages(gan.generator, gan.gParams, gan.referenceZ, z);
         z.dispose();
         if (kind === 'png') {

@@ -23,9 +23,11 @@ interface GanFlags {
   norm?: GanNorm;
   mode?: VbnMode;
   latentDim?: number;
+  codes?: number;
   filters?: number[];
   dFilters?: number[];
   kernelSize?: number;
+  outputStride?: 1 | 2;
   epochs?: number;
   batchSize?: number;
   referenceSize?: number;
@@ -116,6 +118,11 @@ function ganFlags(cmd: Command): Command {
     )
     .option('--latent-dim <n>', `length of z (default ${D.latentDim})`, integer(1))
     .option(
+      '--codes <n>',
+      `categories of z's one-hot code, recovered by a head on the discriminator (InfoGAN); 0: none (default ${D.runCodes})`,
+      integer(0),
+    )
+    .option(
       '--filters <list>',
       `generator block channels (default ${D.generatorFilters.join(',')})`,
       intList,
@@ -129,6 +136,11 @@ function ganFlags(cmd: Command): Command {
       '--kernel-size <n>',
       `kernel of every (transposed) conv (default ${D.kernelSize})`,
       integer(1),
+    )
+    .option(
+      '--output-stride <s>',
+      `the generator's output layer: 2 (an upsampling) or 1 (a layer at full size after the last block) (default ${D.outputStride})`,
+      outputStride,
     )
     .option('--epochs <n>', `epochs in total (default ${D.epochs})`, integer(1))
     .option(
@@ -160,6 +172,11 @@ function ganFlags(cmd: Command): Command {
     .option('--resume <dir>', 'continue the run in DIR from its last complete checkpoint')
     .option('--no-plots', 'do not write curves.png / curves.svg')
     .option('--quiet', 'no progress output');
+}
+
+function outputStride(value: string): 1 | 2 {
+  if (value !== '1' && value !== '2') throw new InvalidArgumentError('expected 1 or 2.');
+  return value === '1' ? 1 : 2;
 }
 
 function beta1(value: string): number {
@@ -230,9 +247,11 @@ export function ganCommand(ctx: CliContext): Command {
       norm: flags.norm,
       mode: flags.mode,
       latentDim: flags.latentDim,
+      codes: flags.codes,
       generatorFilters: flags.filters,
       discriminatorFilters: flags.dFilters,
       kernelSize: flags.kernelSize,
+      outputStride: flags.outputStride,
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       referenceSize: flags.referenceSize,

@@ -10,12 +10,23 @@ export const GAN_NORMS: readonly GanNorm[] = ['vbn', 'bn', 'none'];
 export const GAN_DEFAULTS = {
   latentDim: 64,
   outputShape: [28, 28, 1] as [number, number, number],
-  generatorFilters: [64, 32],
+  generatorFilters: [64, 32, 16],
   discriminatorFilters: [32, 64, 128],
   kernelSize: 4,
+  /** A stride-1 output layer at 28x28 after the 16-channel block (docs/gan.md). */
+  outputStride: 1 as 1 | 2,
   norm: 'vbn' as GanNorm,
   mode: 'virtual' as VbnMode,
   leak: 0.2,
+  /** createGenerator / createDiscriminator: no categorical code in z (a plain GAN). */
+  codes: 0,
+  /**
+   * `vbn gan`'s categorical code (InfoGAN, Chen et al. 2016): z's last 10 entries are one-hot and
+   * a head on the discriminator learns to recover them (docs/gan.md).
+   */
+  runCodes: 10,
+  /** Weight of the code's cross-entropy in both networks' losses (InfoGAN's lambda). */
+  infoWeight: 1,
   /** ganOptimizer's Adam: the DCGAN settings. */
   adam: { lr: 2e-4, beta1: 0.5 },
   /**
@@ -39,17 +50,27 @@ export const GAN_DEFAULTS = {
 export interface GeneratorConfig {
   /** Length of z. Default 64. */
   latentDim?: number;
-  /** [H, W, C] of one image; H and W divisible by 2^filters.length. Default [28, 28, 1]. */
+  /**
+   * The last `codes` entries of z are a one-hot categorical code (InfoGAN; sampled by `latents`),
+   * the rest standard normal; 0: all standard normal. Below latentDim. Default 0.
+   */
+  codes?: number;
+  /** [H, W, C] of one image; H and W divisible by 2^(the upsamplings). Default [28, 28, 1]. */
   outputShape?: [number, number, number];
   /**
    * Channels of the hidden blocks. filters[0]: the dense layer's output, reshaped to
    * [H / 2^L, W / 2^L, filters[0]]; filters[i > 0]: a stride-2 conv2dTranspose. Each is followed
-   * by the norm and ReLU; a last stride-2 conv2dTranspose to C channels and tanh give the image.
-   * Default [64, 32].
+   * by the norm and ReLU; a last conv2dTranspose (stride outputStride) to C channels and tanh
+   * give the image. Default [64, 32, 16].
    */
   filters?: number[];
   /** Square kernel of every conv2dTranspose. Default 4 (oneDNN's 5x5 stride-2 transposed conv to 1 channel is ~40x slower). */
   kernelSize?: number;
+  /**
+   * Stride of the output conv2dTranspose: 2 (an upsampling: H = h0 x 2^filters.length) or 1 (a
+   * layer at full size after the last block: H = h0 x 2^(filters.length - 1)). Default 1.
+   */
+  outputStride?: 1 | 2;
   /** 'vbn' (default), 'bn' (the batch's own statistics) or 'none'. */
   norm?: GanNorm;
   /** VBN mode (norm 'vbn'): 'virtual' (default) or 'reference'. */
@@ -68,8 +89,17 @@ export interface DiscriminatorConfig {
   kernelSize?: number;
   /** Slope of the leaky ReLU for negative inputs. Default 0.2. */
   leak?: number;
+  /** Outputs of a head that recovers the generator's categorical code (InfoGAN); 0: none. Default 0. */
+  codes?: number;
 }
 export type ResolvedDiscriminatorConfig = Required<DiscriminatorConfig>;
+
+function nonNegativeInt(fn: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new VbnError(`${fn}: ${name} must be an integer >= 0 but is ${String(v)}`);
+  }
+  return v;
+}
 
 function positiveInt(fn: string, name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
@@ -85,6 +115,12 @@ function intList(fn: string, name: string, v: unknown): number[] {
   return v.map((f, i) => positiveInt(fn, `${name}[${i}]`, f));
 }
 
+function stride12(fn: string, v: unknown): 1 | 2 {
+  if (v !== 1 && v !== 2)
+    throw new VbnError(`${fn}: outputStride must be 1 or 2 but is ${String(v)}`);
+  return v;
+}
+
 function shape3(fn: string, name: string, v: unknown): [number, number, number] {
   if (!Array.isArray(v) || v.length !== 3) {
     throw new VbnError(`${fn}: ${name} must be [H, W, C] but is ${JSON.stringify(v)}`);
@@ -92,23 +128,36 @@ function shape3(fn: string, name: string, v: unknown): [number, number, number] 
   return v.map((d, i) => positiveInt(fn, `${name}[${i}]`, d)) as [number, number, number];
 }
 
+/** How many stride-2 upsamplings the generator makes: one per hidden block after the first, and the output layer's if its stride is 2. */
+export function upsamplings(c: ResolvedGeneratorConfig): number {
+  return c.filters.length - 1 + (c.outputStride === 2 ? 1 : 0);
+}
+
 export function resolveGeneratorConfig(config: GeneratorConfig = {}): ResolvedGeneratorConfig {
   const fn = 'createGenerator';
   const d = GAN_DEFAULTS;
   const c: ResolvedGeneratorConfig = {
     latentDim: positiveInt(fn, 'latentDim', config.latentDim ?? d.latentDim),
+    codes: nonNegativeInt(fn, 'codes', config.codes ?? d.codes),
     outputShape: shape3(fn, 'outputShape', config.outputShape ?? d.outputShape),
     filters: intList(fn, 'filters', config.filters ?? d.generatorFilters),
     kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
+    outputStride: stride12(fn, config.outputStride ?? d.outputStride),
     norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
     mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
     epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? DEFAULT_EPSILON),
   };
-  const up = 2 ** c.filters.length;
+  if (c.codes >= c.latentDim) {
+    throw new VbnError(
+      `${fn}: codes ${c.codes} must be below latentDim ${c.latentDim} (z needs a normal part)`,
+    );
+  }
+  const ups = upsamplings(c);
+  const up = 2 ** ups;
   const [h, w] = c.outputShape;
   if (h % up !== 0 || w % up !== 0) {
     throw new VbnError(
-      `${fn}: outputShape ${JSON.stringify(c.outputShape)} needs H and W divisible by 2^${c.filters.length} = ${up} (one stride-2 upsampling per entry of filters [${c.filters.join(',')}])`,
+      `${fn}: outputShape ${JSON.stringify(c.outputShape)} needs H and W divisible by 2^${ups} = ${up} (filters [${c.filters.join(',')}] with outputStride ${c.outputStride} upsample ${ups} times)`,
     );
   }
   return c;
@@ -128,6 +177,7 @@ export function resolveDiscriminatorConfig(
     filters: intList(fn, 'filters', config.filters ?? d.discriminatorFilters),
     kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
     leak,
+    codes: nonNegativeInt(fn, 'codes', config.codes ?? d.codes),
   };
 }
 
@@ -136,9 +186,13 @@ export interface GanTrainConfig {
   norm: GanNorm;
   mode: VbnMode;
   latentDim: number;
+  /** Categories of z's one-hot code (GeneratorConfig.codes); 0: none. */
+  codes: number;
   generatorFilters: number[];
   discriminatorFilters: number[];
   kernelSize: number;
+  /** The generator's output layer stride (GeneratorConfig.outputStride). */
+  outputStride: 1 | 2;
   batchSize: number;
   referenceSize: number;
   epochs: number;
@@ -194,6 +248,7 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
     norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
     mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
     latentDim: int('latentDim', config.latentDim ?? d.latentDim, 1),
+    codes: int('codes', config.codes ?? d.runCodes, 0),
     generatorFilters: intList(
       fn,
       'generatorFilters',
@@ -205,6 +260,7 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
       config.discriminatorFilters ?? d.discriminatorFilters,
     ),
     kernelSize: int('kernelSize', config.kernelSize ?? d.kernelSize, 1),
+    outputStride: stride12(fn, config.outputStride ?? d.outputStride),
     batchSize: int('batchSize', config.batchSize ?? d.batchSize, 1),
     referenceSize: int('referenceSize', config.referenceSize ?? d.referenceSize, 1),
     epochs: int('epochs', config.epochs ?? d.epochs, 1),
@@ -216,5 +272,8 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
     evalSamples: int('evalSamples', config.evalSamples ?? d.evalSamples, 2),
     checkpointEvery: int('checkpointEvery', config.checkpointEvery ?? d.checkpointEvery, 0),
   };
+  if (c.codes >= c.latentDim) {
+    throw new VbnError(`${fn}: codes ${c.codes} must be below latentDim ${c.latentDim}`);
+  }
   return c;
 }

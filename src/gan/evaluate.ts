@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamTensors } from '../model/net.js';
-import { tfSeed } from '../util/random.js';
+import { Random, tfSeed } from '../util/random.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, classifyAll } from './classifier.js';
 import type { Generator } from './generator.js';
 import {
@@ -12,9 +12,26 @@ import {
   type Gaussian,
 } from './metrics.js';
 
-/** Seeded standard normal latents `[count, dim]`; `stream` separates independent draws. */
-export function latents(seed: number, stream: number, count: number, dim: number): tf.Tensor2D {
-  return tf.randomNormal([count, dim], 0, 1, 'float32', tfSeed(seed, stream)) as tf.Tensor2D;
+/**
+ * Seeded latents `[count, dim]`; `stream` separates independent draws. Standard normal, except,
+ * with `codes` > 0, the last `codes` entries of each row: a one-hot code, uniform over the
+ * categories (GeneratorConfig.codes). codes 0 gives the same numbers as before codes existed.
+ */
+export function latents(
+  seed: number,
+  stream: number,
+  count: number,
+  dim: number,
+  codes = 0,
+): tf.Tensor2D {
+  const normal = tf.randomNormal([count, dim - codes], 0, 1, 'float32', tfSeed(seed, stream));
+  if (codes === 0) return normal as tf.Tensor2D;
+  const random = new Random(tfSeed(seed, stream));
+  const oneHot = new Float32Array(count * codes);
+  for (let r = 0; r < count; r++) oneHot[r * codes + random.int(codes)] = 1;
+  const out = tf.tidy(() => tf.concat([normal, tf.tensor2d(oneHot, [count, codes])], 1));
+  normal.dispose();
+  return out as tf.Tensor2D;
 }
 
 /** G(z) for `z` `[N, latentDim]`, `batch` rows at a time, rescaled from [-1, 1] to [0, 1]. */
@@ -87,14 +104,14 @@ export function batchIndependence(
   trials = 10,
 ): number {
   return tf.tidy(() => {
-    const dim = generator.config.latentDim;
+    const { latentDim: dim, codes } = generator.config;
     let worst = 0;
     for (let t = 0; t < trials; t++) {
-      const z0 = latents(seed, 3000 + t, 1, dim);
+      const z0 = latents(seed, 3000 + t, 1, dim, codes);
       const alone = generator.apply(params, referenceZ, z0);
       const companions = 1 + ((t * 37 + 11) % 63);
       const at = (t * 17) % (companions + 1);
-      const others = latents(seed, 4000 + t, companions, dim);
+      const others = latents(seed, 4000 + t, companions, dim, codes);
       const batch = tf.concat(
         [tf.slice(others, [0, 0], [at, -1]), z0, tf.slice(others, [at, 0], [-1, -1])],
         0,

@@ -6,6 +6,7 @@ import { virtualWeight } from '../vbn/normalize.js';
 import { checkOneOf } from '../vbn/validate.js';
 import {
   resolveGeneratorConfig,
+  upsamplings,
   type GeneratorConfig,
   type ResolvedGeneratorConfig,
 } from './config.js';
@@ -40,7 +41,7 @@ export interface Generator {
 function generatorShapes(c: ResolvedGeneratorConfig): Record<string, number[]> {
   const f = c.filters;
   const [h, w, ch] = c.outputShape;
-  const up = 2 ** f.length;
+  const up = 2 ** upsamplings(c);
   const shapes: Record<string, number[]> = {
     'dense/kernel': [c.latentDim, (h / up) * (w / up) * f[0]],
   };
@@ -65,12 +66,12 @@ function generatorShapes(c: ResolvedGeneratorConfig): Record<string, number[]> {
 /** oneDNN's transposed convolution to fewer than 8 channels is 4-40x slower than to 8. */
 const MIN_FAST_CHANNELS = 8;
 
-/** Stride-2 'same' transposed convolution doubling H and W: [B, h, w, Cin] -> [B, 2h, 2w, Cout]. */
-function upsample(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
+/** Stride-s 'same' transposed convolution: [B, h, w, Cin] -> [B, s h, s w, Cout]. */
+function upsample(x: tf.Tensor4D, kernel: tf.Tensor4D, s: number): tf.Tensor4D {
   const [b, h, w] = x.shape;
   const cout = kernel.shape[2];
   if (cout >= MIN_FAST_CHANNELS) {
-    return tf.conv2dTranspose(x, kernel, [b, 2 * h, 2 * w, cout], 2, 'same');
+    return tf.conv2dTranspose(x, kernel, [b, s * h, s * w, cout], s, 'same');
   }
   // Zero kernels for the extra channels, sliced off again: the same numbers, faster.
   const padded = tf.pad(kernel, [
@@ -79,18 +80,18 @@ function upsample(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
     [0, MIN_FAST_CHANNELS - cout],
     [0, 0],
   ]);
-  const y = tf.conv2dTranspose(x, padded, [b, 2 * h, 2 * w, MIN_FAST_CHANNELS], 2, 'same');
+  const y = tf.conv2dTranspose(x, padded, [b, s * h, s * w, MIN_FAST_CHANNELS], s, 'same');
   return tf.slice(y, [0, 0, 0, 0], [-1, -1, -1, cout]);
 }
 
-/** Dense -> reshape -> stride-2 conv2dTranspose blocks (each: norm -> ReLU) -> conv2dTranspose, tanh. */
+/** Dense -> reshape -> stride-2 conv2dTranspose blocks (each: norm -> ReLU) -> conv2dTranspose (stride outputStride), tanh. */
 export function createGenerator(config: GeneratorConfig = {}): Generator {
   const c = resolveGeneratorConfig(config);
   const shapes = generatorShapes(c);
   const names = Object.keys(shapes);
   const fn = 'Generator.apply';
   const param = (params: ParamTensors, name: string) => paramOf('Generator', shapes, params, name);
-  const up = 2 ** c.filters.length;
+  const up = 2 ** upsamplings(c);
   const [h0, w0] = [c.outputShape[0] / up, c.outputShape[1] / up];
 
   /** Rows [0, n) give the statistics; row r is normalized with its own weight weights[r]. */
@@ -122,14 +123,14 @@ export function createGenerator(config: GeneratorConfig = {}): Generator {
     if (c.norm === 'none') dense = tf.add(dense, param(params, 'dense/bias'));
     let x = normRelu(params, ops, 0, tf.reshape(dense, [-1, h0, w0, c.filters[0]]), stats, weights);
     for (let i = 1; i < c.filters.length; i++) {
-      let y = upsample(x, param(params, `deconv${i}/kernel`) as tf.Tensor4D);
+      let y = upsample(x, param(params, `deconv${i}/kernel`) as tf.Tensor4D, 2);
       if (c.norm === 'none') y = tf.add(y, param(params, `deconv${i}/bias`));
       x = normRelu(params, ops, i, y, stats, weights);
     }
     // The reference rows have given their statistics: the output layer needs only z's rows.
     if (n > 0) x = tf.slice(x, [n, 0, 0, 0], [b, -1, -1, -1]);
     const out = tf.add(
-      upsample(x, param(params, 'out/kernel') as tf.Tensor4D),
+      upsample(x, param(params, 'out/kernel') as tf.Tensor4D, c.outputStride),
       param(params, 'out/bias'),
     );
     return tf.tanh(out) as tf.Tensor4D;

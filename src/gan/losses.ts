@@ -14,3 +14,17 @@ export function discriminatorLoss(realLogits: tf.Tensor1D, fakeLogits: tf.Tensor
 export function generatorLoss(fakeLogits: tf.Tensor1D): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.softplus(tf.neg(fakeLogits))));
 }
+
+/**
+ * InfoGAN's code loss: the mean cross-entropy of the code head's logits `[B, K]` against the
+ * one-hot code in z's last K entries (z `[B, latentDim]`), -mean_b log softmax(logits_b)[code_b].
+ * Minimized by both networks: the discriminator's head learns to recover the code, the generator
+ * to make it recoverable.
+ */
+export function infoLoss(codeLogits: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const k = codeLogits.shape[1];
+    const code = tf.slice(z, [0, z.shape[1] - k], [-1, k]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(code, tf.logSoftmax(codeLogits)), 1))) as tf.Scalar;
+  });
+}

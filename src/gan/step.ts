@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../model/net.js';
 import { GAN_DEFAULTS } from './config.js';
-import type { Discriminator } from './discriminator.js';
+import type { Discriminator, DiscriminatorHeads } from './discriminator.js';
 import type { Generator } from './generator.js';
-import { discriminatorLoss, generatorLoss } from './losses.js';
+import { VbnError } from '../errors.js';
+import { discriminatorLoss, generatorLoss, infoLoss } from './losses.js';
 
 export interface GanNetworks {
   generator: Generator;
@@ -17,9 +18,9 @@ export interface GanNetworks {
 }
 
 export interface GanStepResult {
-  /** Discriminator loss before its update. */
+  /** Discriminator loss before its update (with codes: plus infoWeight x the code loss). */
   dLoss: number;
-  /** Generator loss after the discriminator's update, before the generator's. */
+  /** Generator loss after the discriminator's update, before the generator's (likewise). */
   gLoss: number;
 }
 
@@ -74,23 +75,39 @@ function update(
  * `[B, latentDim]`, then the generator on the same z against the updated discriminator.
  * G(z) is computed once, on the generator's gradient tape; the discriminator's update takes a
  * copy of it (no gradient flows from the discriminator's loss into the generator), and the
- * generator's loss then uses the updated discriminator. Creates no tensors that outlive it.
+ * generator's loss then uses the updated discriminator. With a categorical code (codes > 0 in
+ * both networks) both losses add `infoWeight` x infoLoss of the code head on G(z): the
+ * discriminator's update trains the head (and its features) to recover z's code, the generator's
+ * makes the code recoverable (InfoGAN). Creates no tensors that outlive it.
  */
 export function ganStep(
   nets: GanNetworks,
   referenceZ: tf.Tensor | null,
   z: tf.Tensor,
   real: tf.Tensor,
+  infoWeight: number = GAN_DEFAULTS.infoWeight,
 ): GanStepResult {
   const { generator: g, discriminator: d, gParams, dParams } = nets;
+  if (g.config.codes !== d.config.codes) {
+    throw new VbnError(
+      `ganStep: the generator's z has ${g.config.codes} codes but the discriminator's code head has ${d.config.codes}`,
+    );
+  }
+  // The adversarial loss of the fake images' heads, plus the code's.
+  const withCode = (loss: tf.Scalar, heads: DiscriminatorHeads): tf.Scalar =>
+    heads.codeLogits
+      ? tf.add(loss, tf.mul(infoLoss(heads.codeLogits, z as tf.Tensor2D), infoWeight))
+      : loss;
   let dLoss = NaN;
   const gLoss = update('generator', nets.gOptimizer, gParams, () => {
     const fake = g.apply(gParams, referenceZ, z);
     const data = tf.tensor(fake.dataSync(), fake.shape); // off the tape: the discriminator's data
-    dLoss = update('discriminator', nets.dOptimizer, dParams, () =>
-      discriminatorLoss(d.apply(dParams, real), d.apply(dParams, data)),
-    );
-    return generatorLoss(d.apply(dParams, fake));
+    dLoss = update('discriminator', nets.dOptimizer, dParams, () => {
+      const f = d.heads(dParams, data);
+      return withCode(discriminatorLoss(d.apply(dParams, real), f.logits), f);
+    });
+    const f = d.heads(dParams, fake);
+    return withCode(generatorLoss(f.logits), f);
   });
   return { dLoss, gLoss };
 }

@@ -1,4 +1,4 @@
-import type { ResolvedGeneratorConfig } from '../gan/config.js';
+import { upsamplings, type ResolvedGeneratorConfig } from '../gan/config.js';
 import { type NodeTensor, type Tape, stridesOf } from './tape.js';
 import { referenceBatchNorm64, virtualBatchNorm64, type Vbn64Options } from './vbn64.js';
 
@@ -88,7 +88,7 @@ export function generator64(
   referenceZ: NodeTensor | null,
   z: NodeTensor,
 ): NodeTensor {
-  const up = 2 ** c.filters.length;
+  const up = 2 ** upsamplings(c);
   const [h0, w0] = [c.outputShape[0] / up, c.outputShape[1] / up];
   const reshape = (x: NodeTensor): NodeTensor => ({
     shape: [x.shape[0], h0, w0, c.filters[0]],
@@ -128,6 +128,10 @@ export function generator64(
     if (c.norm === 'none') y = addBias(t, y, params[`deconv${i}/bias`]);
     [r, x] = block(i, r && conv2dTranspose64(t, r, kernel, 2), y);
   }
-  const out = addBias(t, conv2dTranspose64(t, x, params['out/kernel'], 2), params['out/bias']);
+  const out = addBias(
+    t,
+    conv2dTranspose64(t, x, params['out/kernel'], c.outputStride),
+    params['out/bias'],
+  );
   return tanh64(t, out);
 }

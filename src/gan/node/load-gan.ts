@@ -4,7 +4,7 @@ import { readCheckpoint, resolveCheckpointDir } from '../../train/checkpoint.js'
 import { VbnError } from '../../errors.js';
 import type { Generator } from '../generator.js';
 import { PREFIX, networksOf } from './networks.js';
-import type { GanCheckpointMeta } from './run-state.js';
+import { savedGanConfig, type GanCheckpointMeta } from './run-state.js';
 
 export interface LoadedGan {
   dir: string;
@@ -25,7 +25,7 @@ export function loadGan(checkpoint: string): LoadedGan {
     tf.dispose([restored.reference, ...Object.values(restored.params)]);
     throw new VbnError(`--checkpoint ${checkpoint}: not a GAN checkpoint (written by vbn train)`);
   }
-  const { generator } = networksOf(meta.config, meta.imageShape);
+  const { generator } = networksOf(savedGanConfig(meta), meta.imageShape);
   const gParams: Params = {};
   for (const name of generator.parameterNames) {
     const t = restored.params[PREFIX.generator + name];

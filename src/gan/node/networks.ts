@@ -11,9 +11,11 @@ export function networksOf(
   return {
     generator: createGenerator({
       latentDim: config.latentDim,
+      codes: config.codes,
       outputShape: imageShape,
       filters: config.generatorFilters,
       kernelSize: config.kernelSize,
+      outputStride: config.outputStride,
       norm: config.norm,
       mode: config.mode,
     }),
@@ -21,6 +23,7 @@ export function networksOf(
       inputShape: imageShape,
       filters: config.discriminatorFilters,
       kernelSize: config.kernelSize,
+      codes: config.codes,
     }),
   };
 }

@@ -46,3 +46,18 @@ export interface GanCheckpointMeta {
 export function freshState(): GanRunState {
   return { epoch: 0, stepInEpoch: 0, step: 0, dLosses: [], gLosses: [], seconds: 0, history: [] };
 }
+
+/**
+ * The configuration a checkpoint was trained with. Runs saved before dLr existed trained both
+ * networks at lr, before lrDecay at constant rates, before outputStride with a stride-2 output, before codes without a code.
+ */
+export function savedGanConfig(meta: GanCheckpointMeta): GanTrainConfig {
+  const c: Partial<GanTrainConfig> = meta.config;
+  return {
+    ...meta.config,
+    dLr: c.dLr ?? meta.config.lr,
+    lrDecay: c.lrDecay ?? 0,
+    outputStride: c.outputStride ?? 2,
+    codes: c.codes ?? 0,
+  };
+}

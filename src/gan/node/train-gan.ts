@@ -34,6 +34,7 @@ import { writeGrid } from './grid.js';
 import { PREFIX, joinParams, networksOf, part } from './networks.js';
 import {
   freshState,
+  savedGanConfig,
   type GanCheckpointMeta,
   type GanEpochMetrics,
   type GanRunState,
@@ -115,7 +116,13 @@ async function setUp(
     gOptimizer: adams.g,
     dOptimizer: adams.d,
   };
-  let referenceZ = latents(config.seed, STREAMS.reference, config.referenceSize, config.latentDim);
+  let referenceZ = latents(
+    config.seed,
+    STREAMS.reference,
+    config.referenceSize,
+    config.latentDim,
+    config.codes,
+  );
   if (restored) {
     const all = joinParams(nets.gParams, nets.dParams);
     for (const [name, v] of Object.entries(all)) {
@@ -147,12 +154,7 @@ function resumedGanConfig(
   runDir: string,
 ): GanTrainConfig {
   const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
-  // Runs saved before dLr existed trained both networks at lr, and before lrDecay at constant rates.
-  const saved = {
-    ...meta.config,
-    dLr: meta.config.dLr ?? meta.config.lr,
-    lrDecay: meta.config.lrDecay ?? 0,
-  };
+  const saved = savedGanConfig(meta);
   const config = resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_RESUMABLE, flag));
   if (config.epochs < meta.state.epoch) {
     throw new VbnError(
@@ -209,7 +211,13 @@ function step(s: Session, order: number[]): GanStepResult {
   const { config, state } = s;
   const t0 = performance.now();
   const batch = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
-  const z = latents(config.seed, STREAMS.step + state.step, batch.shape[0], config.latentDim);
+  const z = latents(
+    config.seed,
+    STREAMS.step + state.step,
+    batch.shape[0],
+    config.latentDim,
+    config.codes,
+  );
   const total = config.epochs * s.stepsPerEpoch;
   s.adams.g.setLearningRate(learningRateAt(config.lr, state.step, total, config.lrDecay));
   s.adams.d.setLearningRate(learningRateAt(config.dLr, state.step, total, config.lrDecay));
@@ -281,8 +289,8 @@ export async function trainGan(
     data,
     outDir,
     stepsPerEpoch: Math.ceil(countOf(data.train) / config.batchSize),
-    gridZ: latents(config.seed, STREAMS.grid, 100, config.latentDim),
-    evalZ: latents(config.seed, STREAMS.eval, evalCount, config.latentDim),
+    gridZ: latents(config.seed, STREAMS.grid, 100, config.latentDim, config.codes),
+    evalZ: latents(config.seed, STREAMS.eval, evalCount, config.latentDim, config.codes),
     evalCount,
     meta: () => ({
       kind: 'gan',

@@ -1,0 +1,209 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import {
+  createDiscriminator,
+  createGenerator,
+  ganOptimizer,
+  ganStep,
+  infoLoss,
+  latents,
+  type GeneratorConfig,
+} from 'vbn';
+import { errorMessage, randn, relErr } from './helpers.js';
+
+/** InfoGAN's categorical code: z's one-hot tail, the discriminator's code head, the loss, the step. */
+
+describe('latents with a categorical code', () => {
+  it('keeps the normal draws and appends one-hot codes, uniform over the categories', () => {
+    const [count, dim, codes] = [20000, 14, 10];
+    const z = latents(3, 7, count, dim, codes);
+    const normal = latents(3, 7, count, dim - codes);
+    const zs = z.arraySync();
+    const ns = normal.arraySync();
+    const freq = new Array<number>(codes).fill(0);
+    zs.forEach((row, r) => {
+      expect(row.slice(0, dim - codes)).toEqual(ns[r]);
+      const tail = row.slice(dim - codes);
+      expect(tail.filter((v) => v === 1).length + tail.filter((v) => v === 0).length).toBe(codes);
+      expect(tail.filter((v) => v === 1).length).toBe(1);
+      freq[tail.indexOf(1)] += 1 / count;
+    });
+    // Binomial standard deviation sqrt(0.1 x 0.9 / 20000) = 0.0021: +-0.01 is ~5 of them.
+    for (const f of freq) expect(Math.abs(f - 0.1)).toBeLessThan(0.01);
+    const other = latents(3, 8, 50, dim, codes).arraySync();
+    const code = (rows: number[][]) =>
+      rows.slice(0, 50).map((r) => r.slice(dim - codes).indexOf(1));
+    expect(code(other)).not.toEqual(code(zs));
+    tf.dispose([z, normal]);
+  });
+});
+
+/** -mean_b log softmax(logits_b)[c_b] in float64 with log-sum-exp written out. */
+function infoLoss64(logits: Float32Array, codes: number[], k: number): number {
+  let total = 0;
+  codes.forEach((c, b) => {
+    const row = Array.from(logits.subarray(b * k, (b + 1) * k));
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0));
+    total += lse - row[c];
+  });
+  return total / codes.length;
+}
+
+describe('infoLoss', () => {
+  const [b, k, dim] = [6, 5, 8];
+  const codes = [0, 4, 2, 2, 1, 3];
+  const z = () =>
+    tf.tensor2d(
+      codes.flatMap((c, r) => [
+        ...randn(dim - k, 40 + r),
+        ...Array.from({ length: k }, (_, j) => (j === c ? 1 : 0)),
+      ]),
+      [b, dim],
+    );
+
+  it('is ln K for equal logits and the float64 cross-entropy for random ones', () => {
+    const zt = z();
+    const flat = tf.zeros([b, k]) as tf.Tensor2D;
+    expect(infoLoss(flat, zt).dataSync()[0]).toBeCloseTo(Math.log(k), 6);
+    const logits = randn(b * k, 41, 0, 3);
+    const loss = infoLoss(tf.tensor2d(logits, [b, k]), zt).dataSync()[0];
+    expect(relErr([loss], [infoLoss64(logits, codes, k)])).toBeLessThan(1e-6);
+    tf.dispose([zt, flat]);
+  });
+
+  it('has the gradient (softmax - one-hot) / B with respect to the logits', () => {
+    const zt = z();
+    const logits = randn(b * k, 42, 0, 2);
+    const grad = tf.grad((l: tf.Tensor) => infoLoss(l as tf.Tensor2D, zt))(
+      tf.tensor2d(logits, [b, k]),
+    );
+    const expected = codes.flatMap((c, r) => {
+      const row = Array.from(logits.subarray(r * k, (r + 1) * k), Number);
+      const m = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - m));
+      const s = e.reduce((a, v) => a + v, 0);
+      return e.map((v, j) => (v / s - (j === c ? 1 : 0)) / b);
+    });
+    expect(relErr(grad.dataSync(), expected)).toBeLessThan(1e-5);
+    tf.dispose([zt, grad]);
+  });
+});
+
+const G: GeneratorConfig = { latentDim: 6, codes: 3, outputShape: [8, 8, 1], filters: [3, 2] };
+const DISCRIMINATOR = { inputShape: [8, 8, 1] as [number, number, number], filters: [2, 3] };
+
+describe("the discriminator's code head", () => {
+  it("gives apply's logits and a dense layer of the same features, in one pass", () => {
+    const d = createDiscriminator({ ...DISCRIMINATOR, codes: 3, kernelSize: 3 });
+    expect(d.parameterShapes['code/kernel']).toEqual([2 * 2 * 3, 3]);
+    const p = d.init(2);
+    const images = tf.tensor4d(randn(4 * 64, 5).map(Math.tanh), [4, 8, 8, 1]);
+    const { logits, codeLogits } = d.heads(p, images);
+    const apply = d.apply(p, images);
+    expect(Array.from(logits.dataSync())).toEqual(Array.from(apply.dataSync()));
+    // The features written out with TensorFlow.js' own leaky ReLU.
+    const expected = tf.tidy(() => {
+      let x: tf.Tensor4D = images;
+      for (const i of [0, 1]) {
+        x = tf.leakyRelu(tf.conv2d(x, p[`conv${i}/kernel`] as tf.Tensor4D, 2, 'same'), 0.2);
+      }
+      const flat = tf.reshape(x, [4, -1]) as tf.Tensor2D;
+      return tf.add(tf.matMul(flat, p['code/kernel'] as tf.Tensor2D), p['code/bias']);
+    });
+    expect(codeLogits!.shape).toEqual([4, 3]);
+    expect(relErr(codeLogits!.dataSync(), expected.dataSync())).toBeLessThan(1e-6);
+    const plainD = createDiscriminator({ ...DISCRIMINATOR, kernelSize: 3 });
+    const q = plainD.init(2);
+    expect(plainD.heads(q, images).codeLogits).toBeNull();
+    tf.dispose([
+      images,
+      logits,
+      codeLogits!,
+      apply,
+      expected,
+      ...Object.values(p),
+      ...Object.values(q),
+    ]);
+  });
+});
+
+describe('ganStep with a categorical code', () => {
+  it('adds the code loss to both updates: the same updates as written out plainly', () => {
+    const g = createGenerator({ ...G, kernelSize: 3 });
+    const d = createDiscriminator({ ...DISCRIMINATOR, kernelSize: 3, codes: 3 });
+    const nets = (seed: number) => ({
+      generator: g,
+      discriminator: d,
+      gParams: g.init(seed),
+      dParams: d.init(seed + 1),
+      gOptimizer: ganOptimizer(1e-2, 0.5),
+      dOptimizer: ganOptimizer(1e-2, 0.5),
+    });
+    const fused = nets(4);
+    const plain = nets(4);
+    const refZ = latents(0, 1, 5, 6, 3);
+    const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
+    const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;
+    const weight = 0.7;
+    for (let step = 0; step < 3; step++) {
+      const z = latents(0, 30 + step, 3, 6, 3);
+      const code = tf.slice(z, [0, 3], [-1, 3]);
+      // The adversarial loss plus weight x the code's cross-entropy, from one pass of D.
+      const lossOf = (images: tf.Tensor, adversarial: (logits: tf.Tensor) => tf.Scalar) => {
+        const { logits, codeLogits } = d.heads(plain.dParams, images);
+        const ce = tf.neg(tf.mean(tf.sum(tf.mul(code, tf.logSoftmax(codeLogits!)), 1)));
+        return tf.add(adversarial(logits), tf.mul(ce, weight)) as tf.Scalar;
+      };
+      const r = ganStep(fused, refZ, z, real, weight);
+      const p = plain;
+      const fake = tf.tidy(() => g.apply(p.gParams, refZ, z));
+      const dStep = p.dOptimizer.minimize(
+        () =>
+          lossOf(fake, (logits) =>
+            tf.add(softplus(tf.neg(d.apply(p.dParams, real))), softplus(logits)),
+          ),
+        true,
+        Object.values(p.dParams),
+      );
+      const gStep = p.gOptimizer.minimize(
+        () => lossOf(g.apply(p.gParams, refZ, z), (logits) => softplus(tf.neg(logits))),
+        true,
+        Object.values(p.gParams),
+      );
+      expect([r.dLoss, r.gLoss]).toEqual([dStep!.dataSync()[0], gStep!.dataSync()[0]]);
+      tf.dispose([z, code, fake, dStep!, gStep!]);
+    }
+    for (const which of ['gParams', 'dParams'] as const) {
+      for (const [name, v] of Object.entries(fused[which])) {
+        expect(Array.from(v.dataSync()), name).toEqual(Array.from(plain[which][name].dataSync()));
+      }
+    }
+    tf.dispose([refZ, real]);
+  });
+
+  it('refuses networks whose codes differ, and codes that leave z no normal part', () => {
+    const g = createGenerator({ ...G });
+    const d = createDiscriminator({ ...DISCRIMINATOR });
+    const nets = {
+      generator: g,
+      discriminator: d,
+      gParams: g.init(0),
+      dParams: d.init(1),
+      gOptimizer: ganOptimizer(),
+      dOptimizer: ganOptimizer(),
+    };
+    const z = latents(0, 1, 2, 6, 3);
+    const real = tf.zeros([2, 8, 8, 1]);
+    expect(errorMessage(() => ganStep(nets, z, z, real))).toBe(
+      "ganStep: the generator's z has 3 codes but the discriminator's code head has 0",
+    );
+    expect(errorMessage(() => createGenerator({ ...G, codes: 6 }))).toBe(
+      'createGenerator: codes 6 must be below latentDim 6 (z needs a normal part)',
+    );
+    expect(errorMessage(() => createDiscriminator({ codes: -1 }))).toBe(
+      'createDiscriminator: codes must be an integer >= 0 but is -1',
+    );
+    tf.dispose([z, real, ...Object.values(nets.gParams), ...Object.values(nets.dParams)]);
+  });
+});
