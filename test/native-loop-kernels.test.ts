@@ -118,8 +118,8 @@ describeNative('native loop kernels against the cpu backend', () => {
     }
   });
 
-  it('Sqrt and Step (leaky slopes): random shapes, zeros, negatives, infinities and NaN', async () => {
-    const special = [0, -0, -1, 2, Infinity, -Infinity, NaN, 1e-40];
+  it('Sqrt, Step and LeakyRelu (leaky slopes): random shapes, zeros, negatives, infinities and NaN', async () => {
+    const special = [0, -0, -1, 2, Infinity, -Infinity, NaN, 1e-40, -1e-40, -0.5, 3.5e38];
     for (let c = 0; c < 30; c++) {
       const shape = randomShape(1 + (c % 4));
       const alpha = [0.2, 0, -3, 0.1][c % 4];
@@ -127,6 +127,8 @@ describeNative('native loop kernels against the cpu backend', () => {
       await agree(() => tf.step(tensorOf(shape, c, 'float32'), alpha));
       await agree(() => tf.sqrt(tf.tensor(special)));
       await agree(() => tf.step(tf.tensor(special), alpha));
+      await agree(() => tf.leakyRelu(tensorOf(shape, c, 'float32'), alpha));
+      await agree(() => tf.leakyRelu(tf.tensor(special), alpha));
     }
     // int32 input goes to cpu's kernel.
     await agree(() => tf.step(tensorOf([4, 3], 1, 'int32'), 0.5));
