@@ -40,7 +40,7 @@ export const GAN_DEFAULTS = {
   beta1: 0.5,
   batchSize: 64,
   referenceSize: 64,
-  // 4 epochs (3752 steps) took 10.4-12.0 minutes on the quiet 2-core machine (docs/gan.md).
+  // 4 epochs (3752 steps) took 10.9 (bn) to 14.2 (none) minutes, vbn 13.6, on the idle 2-core machine (docs/gan.md).
   epochs: 4,
   seed: 0,
   evalSamples: 1000,
