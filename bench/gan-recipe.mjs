@@ -59,6 +59,8 @@ const nets = {
 };
 // codes > 0 (InfoGAN): z's last `codes` entries are a one-hot code, recovered by a head on the
 // discriminator; info is the code loss's weight.
+if (o.codes > 0 && o.smooth !== 1)
+  throw new Error('smooth does not support codes (its step has no code loss)');
 const latentsOf = (stream, count) => vbn.latents(0, stream, count, o.latent, o.codes);
 const refZ = o.norm === 'vbn' ? latentsOf(1, o.ref) : null;
 const evalZ = latentsOf(2, 1000);

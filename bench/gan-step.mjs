@@ -1,6 +1,6 @@
 // Times a GAN step (by default vbn gan's: GAN_DEFAULTS' networks, sizes and learning rates) and
 // prints where it goes:
-//   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference] [output stride]
+//   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference] [output stride] [codes]
 // Mean of 10 steps after 3 warm-ups, then one profiled step: kernel time per kernel name.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
@@ -14,12 +14,18 @@ const [
   batch = String(D.batchSize),
   ref = String(D.referenceSize),
   outputStride = String(D.outputStride),
+  codes = String(D.runCodes),
 ] = process.argv.slice(2);
 const list = (s) => s.split(',').map(Number);
 await vbn.useBackend(backend);
 tf.enableProdMode();
-const g = vbn.createGenerator({ filters: list(gf), norm, outputStride: Number(outputStride) });
-const d = vbn.createDiscriminator({ filters: list(df) });
+const g = vbn.createGenerator({
+  filters: list(gf),
+  norm,
+  outputStride: Number(outputStride),
+  codes: Number(codes),
+});
+const d = vbn.createDiscriminator({ filters: list(df), codes: Number(codes) });
 const nets = {
   generator: g,
   discriminator: d,
@@ -28,15 +34,15 @@ const nets = {
   gOptimizer: vbn.ganOptimizer(D.lr, D.beta1),
   dOptimizer: vbn.ganOptimizer(D.dLr, D.beta1),
 };
-const refZ = vbn.latents(0, 1, Number(ref), 64);
-const z = vbn.latents(0, 2, Number(batch), 64);
+const refZ = vbn.latents(0, 1, Number(ref), 64, Number(codes));
+const z = vbn.latents(0, 2, Number(batch), 64, Number(codes));
 const real = tf.randomUniform([Number(batch), 28, 28, 1], -1, 1, 'float32', 3);
 const step = () => vbn.ganStep(nets, norm === 'vbn' ? refZ : null, z, real);
 for (let i = 0; i < 3; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < 10; i++) step();
 console.log(
-  `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}, output stride ${outputStride}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
+  `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}, output stride ${outputStride}, codes ${codes}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
 );
 const profile = await tf.profile(step);
 const byName = new Map();

@@ -221,7 +221,11 @@ describe('bad input: one line, exit 2, nothing written', () => {
       ['gan', '--filters', '8,8,8,8'],
       /^vbn: createGenerator: outputShape \[28,28,1\] needs H and W divisible by 2\^3 = 8/,
     ],
-    ['--codes', ['gan', '--codes', '64'], /^vbn: vbn gan: codes 64 must be below latentDim 64\n$/],
+    [
+      '--codes',
+      ['gan', '--latent-dim', '8'],
+      /^vbn: vbn gan: codes 10 \(--codes, default 10\) must be below latentDim 8 \(--latent-dim\): z needs a normal part\n$/,
+    ],
     [
       '--output-stride',
       ['gan', '--output-stride', '3'],

@@ -9,6 +9,7 @@ import {
   latents,
   type GeneratorConfig,
 } from 'vbn';
+import { savedGanConfig, type GanCheckpointMeta } from '../src/gan/node/run-state.js';
 import { errorMessage, randn, relErr } from './helpers.js';
 
 /** InfoGAN's categorical code: z's one-hot tail, the discriminator's code head, the loss, the step. */
@@ -204,6 +205,28 @@ describe('ganStep with a categorical code', () => {
     expect(errorMessage(() => createDiscriminator({ codes: -1 }))).toBe(
       'createDiscriminator: codes must be an integer >= 0 but is -1',
     );
+    expect(errorMessage(() => latents(0, 1, 2, 6, 6))).toBe(
+      'latents: codes must be an integer from 0 to dim - 1 = 5 (z needs a normal part) but is 6',
+    );
+    const logits = tf.zeros([2, 6]) as tf.Tensor2D;
+    expect(errorMessage(() => infoLoss(logits, z as tf.Tensor2D))).toBe(
+      'infoLoss: codeLogits [B, K] needs z [B, D] with D > K but codeLogits is [2,6] and z is [2,6]',
+    );
+    logits.dispose();
     tf.dispose([z, real, ...Object.values(nets.gParams), ...Object.values(nets.dParams)]);
+  });
+});
+
+describe('checkpoints from before codes and outputStride', () => {
+  it('load as what they were: no code, a stride-2 output layer', () => {
+    const config = { norm: 'vbn', latentDim: 64, generatorFilters: [64, 32], lr: 1e-3 };
+    const meta = { kind: 'gan', config } as unknown as GanCheckpointMeta;
+    const saved = savedGanConfig(meta);
+    expect([saved.codes, saved.outputStride, saved.lrDecay, saved.dLr]).toEqual([0, 2, 0, 1e-3]);
+    const now = savedGanConfig({
+      kind: 'gan',
+      config: { ...config, codes: 10, outputStride: 1, lrDecay: 0.5, dLr: 5e-4 },
+    } as unknown as GanCheckpointMeta);
+    expect([now.codes, now.outputStride, now.lrDecay, now.dLr]).toEqual([10, 1, 0.5, 5e-4]);
   });
 });

@@ -273,7 +273,9 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
     checkpointEvery: int('checkpointEvery', config.checkpointEvery ?? d.checkpointEvery, 0),
   };
   if (c.codes >= c.latentDim) {
-    throw new VbnError(`${fn}: codes ${c.codes} must be below latentDim ${c.latentDim}`);
+    throw new VbnError(
+      `${fn}: codes ${c.codes} (--codes, default ${d.runCodes}) must be below latentDim ${c.latentDim} (--latent-dim): z needs a normal part`,
+    );
   }
   return c;
 }

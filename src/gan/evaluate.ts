@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamTensors } from '../model/net.js';
+import { VbnError } from '../errors.js';
 import { Random, tfSeed } from '../util/random.js';
 import { CLASSIFIER_CLASSES, CLASSIFIER_FEATURES, classifyAll } from './classifier.js';
 import type { Generator } from './generator.js';
@@ -24,6 +25,11 @@ export function latents(
   dim: number,
   codes = 0,
 ): tf.Tensor2D {
+  if (!Number.isInteger(codes) || codes < 0 || codes >= dim) {
+    throw new VbnError(
+      `latents: codes must be an integer from 0 to dim - 1 = ${dim - 1} (z needs a normal part) but is ${codes}`,
+    );
+  }
   const normal = tf.randomNormal([count, dim - codes], 0, 1, 'float32', tfSeed(seed, stream));
   if (codes === 0) return normal as tf.Tensor2D;
   const random = new Random(tfSeed(seed, stream));

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { VbnError } from '../errors.js';
 
 /**
  * Non-saturating GAN losses (Goodfellow et al. 2014) on discriminator logits:
@@ -22,8 +23,13 @@ export function generatorLoss(fakeLogits: tf.Tensor1D): tf.Scalar {
  * to make it recoverable.
  */
 export function infoLoss(codeLogits: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
+  const [b, k] = codeLogits.shape;
+  if (codeLogits.rank !== 2 || z.rank !== 2 || z.shape[0] !== b || z.shape[1] <= k) {
+    throw new VbnError(
+      `infoLoss: codeLogits [B, K] needs z [B, D] with D > K but codeLogits is [${codeLogits.shape.join(',')}] and z is [${z.shape.join(',')}]`,
+    );
+  }
   return tf.tidy(() => {
-    const k = codeLogits.shape[1];
     const code = tf.slice(z, [0, z.shape[1] - k], [-1, k]);
     return tf.neg(tf.mean(tf.sum(tf.mul(code, tf.logSoftmax(codeLogits)), 1))) as tf.Scalar;
   });
