@@ -16,7 +16,7 @@ import {
   type GeneratorConfig,
 } from 'vbn';
 import { leakyReluOf } from '../src/gan/leaky-relu.js';
-import { errorMessage, randn, relErr } from './helpers.js';
+import { errorMessage, randn, relErr, twinGanNets } from './helpers.js';
 import { describeNative } from './native-suite.js';
 
 /** Tiny generators: 8x8 images, two upsamplings, odd and even kernels. */
@@ -204,16 +204,7 @@ describe('ganStep', () => {
   it('equals a discriminator update on G(z) followed by a generator update, done separately', () => {
     const g = createGenerator({ ...BASE, kernelSize: 3 });
     const d = createDiscriminator({ inputShape: [8, 8, 1], filters: [2, 3], kernelSize: 3 });
-    const nets = (seed: number) => ({
-      generator: g,
-      discriminator: d,
-      gParams: g.init(seed),
-      dParams: d.init(seed + 1),
-      gOptimizer: ganOptimizer(1e-2, 0.5),
-      dOptimizer: ganOptimizer(1e-2, 0.5),
-    });
-    const fused = nets(4);
-    const plain = nets(4);
+    const [fused, plain] = twinGanNets(g, d, 4);
     const refZ = tf.tensor2d(randn(5 * 3, 21), [5, 3]);
     const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
     const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;

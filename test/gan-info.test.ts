@@ -10,7 +10,7 @@ import {
   type GeneratorConfig,
 } from 'vbn';
 import { savedGanConfig, type GanCheckpointMeta } from '../src/gan/node/run-state.js';
-import { errorMessage, randn, relErr } from './helpers.js';
+import { errorMessage, randn, relErr, twinGanNets } from './helpers.js';
 
 /** InfoGAN's categorical code: z's one-hot tail, the discriminator's code head, the loss, the step. */
 
@@ -133,16 +133,7 @@ describe('ganStep with a categorical code', () => {
   it('adds the code loss to both updates: the same updates as written out plainly', () => {
     const g = createGenerator({ ...G, kernelSize: 3 });
     const d = createDiscriminator({ ...DISCRIMINATOR, kernelSize: 3, codes: 3 });
-    const nets = (seed: number) => ({
-      generator: g,
-      discriminator: d,
-      gParams: g.init(seed),
-      dParams: d.init(seed + 1),
-      gOptimizer: ganOptimizer(1e-2, 0.5),
-      dOptimizer: ganOptimizer(1e-2, 0.5),
-    });
-    const fused = nets(4);
-    const plain = nets(4);
+    const [fused, plain] = twinGanNets(g, d, 4);
     const refZ = latents(0, 1, 5, 6, 3);
     const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
     const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;

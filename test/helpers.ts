@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { VbnError, availableBackends } from 'vbn';
+import {
+  VbnError,
+  availableBackends,
+  ganOptimizer,
+  type Discriminator,
+  type GanNetworks,
+  type Generator,
+} from 'vbn';
 
 /** Deterministic float32-representable normal samples (mulberry32 + Box-Muller). */
 export function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
@@ -58,4 +65,21 @@ export function errorMessage(f: () => unknown): string {
     return (e as Error).message;
   }
   throw new Error('expected an error');
+}
+
+/** Two GanNetworks with the same initial weights (seed) and fresh Adam 1e-2 / 0.5 each. */
+export function twinGanNets(
+  g: Generator,
+  d: Discriminator,
+  seed: number,
+): [GanNetworks, GanNetworks] {
+  const nets = () => ({
+    generator: g,
+    discriminator: d,
+    gParams: g.init(seed),
+    dParams: d.init(seed + 1),
+    gOptimizer: ganOptimizer(1e-2, 0.5),
+    dOptimizer: ganOptimizer(1e-2, 0.5),
+  });
+  return [nets(), nets()];
 }

@@ -94,9 +94,9 @@ export interface DiscriminatorConfig {
 }
 export type ResolvedDiscriminatorConfig = Required<DiscriminatorConfig>;
 
-function nonNegativeInt(fn: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
-    throw new VbnError(`${fn}: ${name} must be an integer >= 0 but is ${String(v)}`);
+function intAtLeast(fn: string, name: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new VbnError(`${fn}: ${name} must be an integer >= ${min} but is ${String(v)}`);
   }
   return v;
 }
@@ -138,7 +138,7 @@ export function resolveGeneratorConfig(config: GeneratorConfig = {}): ResolvedGe
   const d = GAN_DEFAULTS;
   const c: ResolvedGeneratorConfig = {
     latentDim: positiveInt(fn, 'latentDim', config.latentDim ?? d.latentDim),
-    codes: nonNegativeInt(fn, 'codes', config.codes ?? d.codes),
+    codes: intAtLeast(fn, 'codes', config.codes ?? d.codes, 0),
     outputShape: shape3(fn, 'outputShape', config.outputShape ?? d.outputShape),
     filters: intList(fn, 'filters', config.filters ?? d.generatorFilters),
     kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
@@ -177,7 +177,7 @@ export function resolveDiscriminatorConfig(
     filters: intList(fn, 'filters', config.filters ?? d.discriminatorFilters),
     kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
     leak,
-    codes: nonNegativeInt(fn, 'codes', config.codes ?? d.codes),
+    codes: intAtLeast(fn, 'codes', config.codes ?? d.codes, 0),
   };
 }
 
@@ -234,12 +234,7 @@ export function learningRateAt(base: number, k: number, total: number, decay: nu
 export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): GanTrainConfig {
   const fn = 'vbn gan';
   const d = GAN_DEFAULTS;
-  const int = (name: string, v: number, min: number) => {
-    if (!Number.isInteger(v) || v < min) {
-      throw new VbnError(`${fn}: ${name} must be an integer >= ${min} but is ${v}`);
-    }
-    return v;
-  };
+  const int = (name: string, v: number, min: number) => intAtLeast(fn, name, v, min);
   const beta1 = config.beta1 ?? d.beta1;
   if (!(beta1 >= 0 && beta1 < 1)) {
     throw new VbnError(`${fn}: beta1 must be in [0, 1) but is ${beta1}`);
