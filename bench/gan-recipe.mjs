@@ -5,7 +5,10 @@
 // threads (native backend threads; 0: all cores), ema (a decay or a list: also report moving averages of G's weights),
 // decay (a fraction f: both learning rates fall linearly to decayTo x their value over the last f of the steps), decayTo,
 // smooth (one-sided label smoothing: the discriminator's target for real images), beta2,
-// codes (InfoGAN's categorical code, 0: none), info (its loss weight).
+// codes (InfoGAN's categorical code, 0: none), info (its loss weight),
+// cont (InfoGAN's continuous codes, this bench's own: z's entries uniform in [-1, 1] just before the categorical code;
+// the code head's first `cont` outputs are their means), contWeight (their loss weight: contWeight x 0.5 x squared error),
+// seed (the networks' initialization and the latents; 0 by default).
 // Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
 // metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
 import * as tf from '@tensorflow/tfjs-core';
@@ -35,6 +38,9 @@ const o = {
   beta2: 0.999,
   codes: 0,
   info: 1,
+  cont: 0,
+  contWeight: 1,
+  seed: 0,
   ...JSON.parse(process.argv[2] ?? '{}'),
 };
 await vbn.useBackend('native', undefined, o.threads ? { threads: o.threads } : {});
@@ -48,12 +54,12 @@ const g = vbn.createGenerator({
   latentDim: o.latent,
   codes: o.codes,
 });
-const d = vbn.createDiscriminator({ filters: o.df, kernelSize: o.k, codes: o.codes });
+const d = vbn.createDiscriminator({ filters: o.df, kernelSize: o.k, codes: o.codes + o.cont });
 const nets = {
   generator: g,
   discriminator: d,
-  gParams: g.init(0),
-  dParams: d.init(1),
+  gParams: g.init(2 * o.seed),
+  dParams: d.init(2 * o.seed + 1),
   gOptimizer: tf.train.adam(o.gLr, o.beta1, o.beta2),
   dOptimizer: tf.train.adam(o.dLr, o.beta1, o.beta2),
 };
@@ -61,7 +67,56 @@ const nets = {
 // discriminator; info is the code loss's weight.
 if (o.codes > 0 && o.smooth !== 1)
   throw new Error('smooth does not support codes (its step has no code loss)');
-const latentsOf = (stream, count) => vbn.latents(0, stream, count, o.latent, o.codes);
+const latentsOf = (stream, count) => {
+  const z = vbn.latents(o.seed, stream, count, o.latent, o.codes);
+  if (o.cont === 0) return z;
+  const at = o.latent - o.codes - o.cont;
+  return tf.tidy(() => {
+    const u = tf.randomUniform(
+      [count, o.cont],
+      -1,
+      1,
+      'float32',
+      7 * stream + 3 + 1000003 * o.seed,
+    );
+    return tf.concat(
+      [tf.slice(z, [0, 0], [-1, at]), u, tf.slice(z, [0, at + o.cont], [-1, -1])],
+      1,
+    );
+  });
+};
+if (o.cont > 0 && (o.codes === 0 || o.smooth !== 1))
+  throw new Error('cont needs codes and no smooth');
+// ganStep with continuous codes: the code head's first `cont` outputs regress z's continuous codes.
+const contStep = (referenceZ, z, real) => {
+  const { generator: g, discriminator: d, gParams, dParams } = nets;
+  const at = o.latent - o.codes - o.cont;
+  const codeLoss = (heads) => {
+    const cat = tf.slice(heads.codeLogits, [0, o.cont], [-1, -1]);
+    const mean = tf.slice(heads.codeLogits, [0, 0], [-1, o.cont]);
+    const c = tf.slice(z, [0, at], [-1, o.cont]);
+    const contLoss = tf.mul(tf.mean(tf.sum(tf.square(tf.sub(mean, c)), 1)), 0.5 * o.contWeight);
+    return tf.add(tf.mul(vbn.infoLoss(cat, z), o.info), contLoss);
+  };
+  const update = (opt, params, loss) =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(loss, Object.values(params));
+      opt.applyGradients(grads);
+      return value.dataSync()[0];
+    });
+  let dLoss = NaN;
+  const gLoss = update(nets.gOptimizer, gParams, () => {
+    const fake = g.apply(gParams, referenceZ, z);
+    const data = tf.tensor(fake.dataSync(), fake.shape);
+    dLoss = update(nets.dOptimizer, dParams, () => {
+      const f = d.heads(dParams, data);
+      return tf.add(vbn.discriminatorLoss(d.apply(dParams, real), f.logits), codeLoss(f));
+    });
+    const f = d.heads(dParams, fake);
+    return tf.add(vbn.generatorLoss(f.logits), codeLoss(f));
+  });
+  return { dLoss, gLoss };
+};
 const refZ = o.norm === 'vbn' ? latentsOf(1, o.ref) : null;
 const evalZ = latentsOf(2, 1000);
 const classifier = readClassifier();
@@ -129,7 +184,12 @@ for (let s = 1; s <= o.steps; s++) {
     o.decay > 0 && s > start ? 1 - ((1 - o.decayTo) * (s - start)) / (o.decay * o.steps) : 1;
   nets.gOptimizer.learningRate = o.gLr * f;
   nets.dOptimizer.learningRate = o.dLr * f;
-  const r = o.smooth === 1 ? vbn.ganStep(nets, refZ, z, batch, o.info) : smoothStep(refZ, z, batch);
+  const r =
+    o.cont > 0
+      ? contStep(refZ, z, batch)
+      : o.smooth === 1
+        ? vbn.ganStep(nets, refZ, z, batch, o.info)
+        : smoothStep(refZ, z, batch);
   tf.dispose([batch, z]);
   updateEma();
   trainMs += performance.now() - t;
