@@ -87,9 +87,26 @@ const latentsOf = (stream, count) => {
 };
 if (o.cont > 0 && (o.codes === 0 || o.smooth !== 1))
   throw new Error('cont needs codes and no smooth');
+// ganStep's order of work with other losses: the discriminator's update on dLossOf(a copy of
+// G(z), off the tape), then the generator's on gLossOf(G(z)).
+const update = (opt, params, loss) =>
+  tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(loss, Object.values(params));
+    opt.applyGradients(grads);
+    return value.dataSync()[0];
+  });
+const stepWith = (referenceZ, z, dLossOf, gLossOf) => {
+  let dLoss = NaN;
+  const gLoss = update(nets.gOptimizer, nets.gParams, () => {
+    const fake = g.apply(nets.gParams, referenceZ, z);
+    const data = tf.tensor(fake.dataSync(), fake.shape);
+    dLoss = update(nets.dOptimizer, nets.dParams, () => dLossOf(data));
+    return gLossOf(fake);
+  });
+  return { dLoss, gLoss };
+};
 // ganStep with continuous codes: the code head's first `cont` outputs regress z's continuous codes.
 const contStep = (referenceZ, z, real) => {
-  const { generator: g, discriminator: d, gParams, dParams } = nets;
   const at = o.latent - o.codes - o.cont;
   const codeLoss = (heads) => {
     const cat = tf.slice(heads.codeLogits, [0, o.cont], [-1, -1]);
@@ -98,24 +115,19 @@ const contStep = (referenceZ, z, real) => {
     const contLoss = tf.mul(tf.mean(tf.sum(tf.square(tf.sub(mean, c)), 1)), 0.5 * o.contWeight);
     return tf.add(tf.mul(vbn.infoLoss(cat, z), o.info), contLoss);
   };
-  const update = (opt, params, loss) =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(loss, Object.values(params));
-      opt.applyGradients(grads);
-      return value.dataSync()[0];
-    });
-  let dLoss = NaN;
-  const gLoss = update(nets.gOptimizer, gParams, () => {
-    const fake = g.apply(gParams, referenceZ, z);
-    const data = tf.tensor(fake.dataSync(), fake.shape);
-    dLoss = update(nets.dOptimizer, dParams, () => {
+  const { dParams } = nets;
+  return stepWith(
+    referenceZ,
+    z,
+    (data) => {
       const f = d.heads(dParams, data);
       return tf.add(vbn.discriminatorLoss(d.apply(dParams, real), f.logits), codeLoss(f));
-    });
-    const f = d.heads(dParams, fake);
-    return tf.add(vbn.generatorLoss(f.logits), codeLoss(f));
-  });
-  return { dLoss, gLoss };
+    },
+    (fake) => {
+      const f = d.heads(dParams, fake);
+      return tf.add(vbn.generatorLoss(f.logits), codeLoss(f));
+    },
+  );
 };
 const refZ = o.norm === 'vbn' ? latentsOf(1, o.ref) : null;
 const evalZ = latentsOf(2, 1000);
@@ -151,28 +163,20 @@ const metricsOf = (params) =>
   sampleMetrics(classifier, generateImages(g, params, refZ, evalZ), 1000, realGaussian);
 // ganStep with one-sided label smoothing: the discriminator's target for real images is o.smooth.
 const smoothStep = (referenceZ, z, real) => {
-  const { generator: g, discriminator: d, gParams, dParams } = nets;
-  const update = (opt, params, loss) =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(loss, Object.values(params));
-      opt.applyGradients(grads);
-      return value.dataSync()[0];
-    });
-  let dLoss = NaN;
-  const gLoss = update(nets.gOptimizer, gParams, () => {
-    const fake = g.apply(gParams, referenceZ, z);
-    const data = tf.tensor(fake.dataSync(), fake.shape);
-    dLoss = update(nets.dOptimizer, dParams, () => {
+  const { dParams } = nets;
+  return stepWith(
+    referenceZ,
+    z,
+    (data) => {
       const r = d.apply(dParams, real);
       const realLoss = tf.add(
         tf.mul(tf.mean(tf.softplus(tf.neg(r))), o.smooth),
         tf.mul(tf.mean(tf.softplus(r)), 1 - o.smooth),
       );
       return tf.add(realLoss, tf.mean(tf.softplus(d.apply(dParams, data))));
-    });
-    return tf.mean(tf.softplus(tf.neg(d.apply(dParams, fake))));
-  });
-  return { dLoss, gLoss };
+    },
+    (fake) => tf.mean(tf.softplus(tf.neg(d.apply(dParams, fake)))),
+  );
 };
 let trainMs = 0;
 for (let s = 1; s <= o.steps; s++) {
