@@ -49,13 +49,14 @@ export {
   type Discriminator,
   type DiscriminatorHeads,
 } from './gan/discriminator.js';
-export { discriminatorLoss, generatorLoss, infoLoss } from './gan/losses.js';
+export { discriminatorLoss, generatorLoss, infoLoss, labelLoss } from './gan/losses.js';
 export {
   ganStep,
   ganOptimizer,
   GanAdam,
   NonFiniteGanLossError,
   type GanNetworks,
+  type GanStepOptions,
   type GanStepResult,
 } from './gan/step.js';
 export {

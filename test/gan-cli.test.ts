@@ -63,6 +63,27 @@ async function runGan(outDir: string, stopAfter: number | null, resume?: string)
   });
 }
 
+describe('vbn gan: the real labels', () => {
+  it('reach the discriminator: the same run with labelWeight 0 and 1 ends with other weights', async () => {
+    const weightsAfter = async (labelWeight: number) => {
+      const dir = tempDir();
+      await trainGan(loadData(dataOptions), {
+        config: { ...SMALL, epochs: 1, labelWeight },
+        dataOptions,
+        outDir: dir,
+      });
+      return lastWeights(dir);
+    };
+    const [without, withLabels, again] = [
+      await weightsAfter(0),
+      await weightsAfter(1),
+      await weightsAfter(0),
+    ];
+    expect(again.equals(without)).toBe(true);
+    expect(withLabels.equals(without)).toBe(false);
+  });
+});
+
 describe('vbn gan: resume', () => {
   beforeAll(async () => void (await useBackend('auto')));
   afterAll(async () => void (await useBackend('cpu')));
@@ -232,6 +253,12 @@ describe('bad input: one line, exit 2, nothing written', () => {
       /argument '3' is invalid\. expected 1 or 2\./,
     ],
     ['--reference-size', ['gan', '--reference-size', '0'], /expected an integer >= 1\./],
+    ['--label-weight', ['gan', '--label-weight', '-1'], /expected a number >= 0\./],
+    [
+      '--label-weight with --classes',
+      ['gan', '--classes', '3,5'],
+      /^vbn: vbn gan: --label-weight 1 ties code k to class k, so --codes \(default 10\) must be the data's 2 classes \(3,5\) but is 10; pass --codes 2, or --label-weight 0 for an unsupervised code\n$/,
+    ],
     [
       '--lr-decay',
       ['gan', '--lr-decay', '1.5'],

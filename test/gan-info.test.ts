@@ -6,6 +6,7 @@ import {
   ganOptimizer,
   ganStep,
   infoLoss,
+  labelLoss,
   latents,
   type GeneratorConfig,
 } from 'vbn';
@@ -91,6 +92,42 @@ describe('infoLoss', () => {
   });
 });
 
+describe('labelLoss', () => {
+  const [b, k] = [6, 5];
+  const labels = [0, 4, 2, 2, 1, 3];
+
+  it('is ln K for equal logits and the float64 cross-entropy for random ones', () => {
+    const lt = tf.tensor1d(labels, 'int32');
+    const flat = tf.zeros([b, k]) as tf.Tensor2D;
+    expect(labelLoss(flat, lt).dataSync()[0]).toBeCloseTo(Math.log(k), 6);
+    const logits = randn(b * k, 43, 0, 3);
+    const loss = labelLoss(tf.tensor2d(logits, [b, k]), lt).dataSync()[0];
+    expect(relErr([loss], [infoLoss64(logits, labels, k)])).toBeLessThan(1e-6);
+    tf.dispose([lt, flat]);
+  });
+
+  it('refuses float labels, a length other than B and labels outside [0, K)', () => {
+    const logits = tf.zeros([2, 3]) as tf.Tensor2D;
+    const cases: [tf.Tensor1D, string][] = [
+      [
+        tf.tensor1d([0, 1]),
+        'labelLoss: codeLogits [B, K] needs int32 labels [B] but codeLogits is [2,3] and labels are float32 [2]',
+      ],
+      [
+        tf.tensor1d([0, 1, 2], 'int32'),
+        'labelLoss: codeLogits [B, K] needs int32 labels [B] but codeLogits is [2,3] and labels are int32 [3]',
+      ],
+      [
+        tf.tensor1d([0, 3], 'int32'),
+        "labelLoss: label 3 of row 1 is outside the code head's classes [0, 2]",
+      ],
+    ];
+    for (const [l, message] of cases)
+      expect(errorMessage(() => labelLoss(logits, l))).toBe(message);
+    tf.dispose([logits, ...cases.map(([l]) => l)]);
+  });
+});
+
 const G: GeneratorConfig = { latentDim: 6, codes: 3, outputShape: [8, 8, 1], filters: [3, 2] };
 const DISCRIMINATOR = { inputShape: [8, 8, 1] as [number, number, number], filters: [2, 3] };
 
@@ -129,49 +166,72 @@ describe("the discriminator's code head", () => {
   });
 });
 
+/**
+ * ganStep against its updates written out plainly: the adversarial loss plus weight x the code's
+ * cross-entropy in both, and with `labels` also labelWeight x the real images' class
+ * cross-entropy in the discriminator's; three steps, the same losses and weights bit for bit
+ * (the sums in ganStep's order).
+ */
+function checkStepWrittenOut(labels: number[] | null) {
+  const g = createGenerator({ ...G, kernelSize: 3 });
+  const d = createDiscriminator({ ...DISCRIMINATOR, kernelSize: 3, codes: 3 });
+  const [fused, plain] = twinGanNets(g, d, 4);
+  const refZ = latents(0, 1, 5, 6, 3);
+  const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
+  const realLabels = labels ? tf.tensor1d(labels, 'int32') : undefined;
+  const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;
+  const ce = (logits: tf.Tensor, oneHot: tf.Tensor) =>
+    tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1)));
+  const [weight, labelWeight] = [0.7, 1.3];
+  for (let step = 0; step < 3; step++) {
+    const z = latents(0, 30 + step, 3, 6, 3);
+    const code = tf.slice(z, [0, 3], [-1, 3]);
+    // The adversarial loss plus weight x the code's cross-entropy, from one pass of D.
+    const lossOf = (images: tf.Tensor, adversarial: (logits: tf.Tensor) => tf.Scalar) => {
+      const { logits, codeLogits } = d.heads(plain.dParams, images);
+      return tf.add(adversarial(logits), tf.mul(ce(codeLogits!, code), weight)) as tf.Scalar;
+    };
+    const r = ganStep(fused, refZ, z, real, { infoWeight: weight, realLabels, labelWeight });
+    const p = plain;
+    const fake = tf.tidy(() => g.apply(p.gParams, refZ, z));
+    // D's loss: -log D(x) - log(1 - D(G(z))) + weight x the code's loss, and with labels
+    // labelWeight x the real images' class cross-entropy (one pass of D over them).
+    const dStep = p.dOptimizer.minimize(
+      () => {
+        const rh = d.heads(p.dParams, real);
+        const loss = lossOf(fake, (logits) =>
+          tf.add(softplus(tf.neg(rh.logits)), softplus(logits)),
+        );
+        if (!labels) return loss;
+        const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+        return tf.add(loss, tf.mul(ce(rh.codeLogits!, oneHot), labelWeight)) as tf.Scalar;
+      },
+      true,
+      Object.values(p.dParams),
+    );
+    const gStep = p.gOptimizer.minimize(
+      () => lossOf(g.apply(p.gParams, refZ, z), (logits) => softplus(tf.neg(logits))),
+      true,
+      Object.values(p.gParams),
+    );
+    expect([r.dLoss, r.gLoss]).toEqual([dStep!.dataSync()[0], gStep!.dataSync()[0]]);
+    tf.dispose([z, code, fake, dStep!, gStep!]);
+  }
+  for (const which of ['gParams', 'dParams'] as const) {
+    for (const [name, v] of Object.entries(fused[which])) {
+      expect(Array.from(v.dataSync()), name).toEqual(Array.from(plain[which][name].dataSync()));
+    }
+  }
+  tf.dispose([refZ, real, ...(realLabels ? [realLabels] : [])]);
+}
+
 describe('ganStep with a categorical code', () => {
   it('adds the code loss to both updates: the same updates as written out plainly', () => {
-    const g = createGenerator({ ...G, kernelSize: 3 });
-    const d = createDiscriminator({ ...DISCRIMINATOR, kernelSize: 3, codes: 3 });
-    const [fused, plain] = twinGanNets(g, d, 4);
-    const refZ = latents(0, 1, 5, 6, 3);
-    const real = tf.tensor4d(randn(3 * 64, 22).map(Math.tanh), [3, 8, 8, 1]);
-    const softplus = (t: tf.Tensor) => tf.mean(tf.softplus(t)) as tf.Scalar;
-    const weight = 0.7;
-    for (let step = 0; step < 3; step++) {
-      const z = latents(0, 30 + step, 3, 6, 3);
-      const code = tf.slice(z, [0, 3], [-1, 3]);
-      // The adversarial loss plus weight x the code's cross-entropy, from one pass of D.
-      const lossOf = (images: tf.Tensor, adversarial: (logits: tf.Tensor) => tf.Scalar) => {
-        const { logits, codeLogits } = d.heads(plain.dParams, images);
-        const ce = tf.neg(tf.mean(tf.sum(tf.mul(code, tf.logSoftmax(codeLogits!)), 1)));
-        return tf.add(adversarial(logits), tf.mul(ce, weight)) as tf.Scalar;
-      };
-      const r = ganStep(fused, refZ, z, real, weight);
-      const p = plain;
-      const fake = tf.tidy(() => g.apply(p.gParams, refZ, z));
-      const dStep = p.dOptimizer.minimize(
-        () =>
-          lossOf(fake, (logits) =>
-            tf.add(softplus(tf.neg(d.apply(p.dParams, real))), softplus(logits)),
-          ),
-        true,
-        Object.values(p.dParams),
-      );
-      const gStep = p.gOptimizer.minimize(
-        () => lossOf(g.apply(p.gParams, refZ, z), (logits) => softplus(tf.neg(logits))),
-        true,
-        Object.values(p.gParams),
-      );
-      expect([r.dLoss, r.gLoss]).toEqual([dStep!.dataSync()[0], gStep!.dataSync()[0]]);
-      tf.dispose([z, code, fake, dStep!, gStep!]);
-    }
-    for (const which of ['gParams', 'dParams'] as const) {
-      for (const [name, v] of Object.entries(fused[which])) {
-        expect(Array.from(v.dataSync()), name).toEqual(Array.from(plain[which][name].dataSync()));
-      }
-    }
-    tf.dispose([refZ, real]);
+    checkStepWrittenOut(null);
+  });
+
+  it("with realLabels adds their class loss to the discriminator's update (AC-GAN)", () => {
+    checkStepWrittenOut([2, 0, 1]);
   });
 
   it('refuses networks whose codes differ, and codes that leave z no normal part', () => {
@@ -190,6 +250,14 @@ describe('ganStep with a categorical code', () => {
     expect(errorMessage(() => ganStep(nets, z, z, real))).toBe(
       "ganStep: the generator's z has 3 codes but the discriminator's code head has 0",
     );
+    const plainG = createGenerator({ ...G, codes: 0 });
+    const plainNets = { ...nets, generator: plainG, gParams: plainG.init(0) };
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const z0 = latents(0, 1, 2, 6);
+    expect(errorMessage(() => ganStep(plainNets, z0, z0, real, { realLabels: labels }))).toBe(
+      'ganStep: realLabels need a code head (codes > 0) to classify the real images',
+    );
+    tf.dispose([labels, z0, ...Object.values(plainNets.gParams)]);
     expect(errorMessage(() => createGenerator({ ...G, codes: 6 }))).toBe(
       'createGenerator: codes 6 must be below latentDim 6 (z needs a normal part)',
     );
@@ -208,16 +276,17 @@ describe('ganStep with a categorical code', () => {
   });
 });
 
-describe('checkpoints from before codes and outputStride', () => {
-  it('load as what they were: no code, a stride-2 output layer', () => {
+describe('checkpoints from before codes, outputStride and labelWeight', () => {
+  it('load as what they were: no code, a stride-2 output layer, no labels', () => {
     const config = { norm: 'vbn', latentDim: 64, generatorFilters: [64, 32], lr: 1e-3 };
     const meta = { kind: 'gan', config } as unknown as GanCheckpointMeta;
     const saved = savedGanConfig(meta);
-    expect([saved.codes, saved.outputStride, saved.lrDecay, saved.dLr]).toEqual([0, 2, 0, 1e-3]);
+    const fields = (c: typeof saved) => [c.codes, c.outputStride, c.lrDecay, c.dLr, c.labelWeight];
+    expect(fields(saved)).toEqual([0, 2, 0, 1e-3, 0]);
     const now = savedGanConfig({
       kind: 'gan',
-      config: { ...config, codes: 10, outputStride: 1, lrDecay: 0.5, dLr: 5e-4 },
+      config: { ...config, codes: 10, outputStride: 1, lrDecay: 0.5, dLr: 5e-4, labelWeight: 1 },
     } as unknown as GanCheckpointMeta);
-    expect([now.codes, now.outputStride, now.lrDecay, now.dLr]).toEqual([10, 1, 0.5, 5e-4]);
+    expect(fields(now)).toEqual([10, 1, 0.5, 5e-4, 1]);
   });
 });

@@ -14,7 +14,14 @@ import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';
 import { commandHooks, noteInterrupted } from './run-hooks.js';
-import { choice, closedFraction, intList, integer, positiveNumber } from './parse.js';
+import {
+  choice,
+  closedFraction,
+  intList,
+  integer,
+  nonNegativeNumber,
+  positiveNumber,
+} from './parse.js';
 
 interface GanFlags {
   data?: string;
@@ -24,6 +31,7 @@ interface GanFlags {
   mode?: VbnMode;
   latentDim?: number;
   codes?: number;
+  labelWeight?: number;
   filters?: number[];
   dFilters?: number[];
   kernelSize?: number;
@@ -121,6 +129,11 @@ function ganFlags(cmd: Command): Command {
       '--codes <n>',
       `categories of z's one-hot code, recovered by a head on the discriminator (InfoGAN); 0: none (default ${D.runCodes})`,
       integer(0),
+    )
+    .option(
+      '--label-weight <w>',
+      `weight of the real images' class loss on the code head (AC-GAN: code k draws class k; needs --codes = the classes); 0: an unsupervised code (default ${D.labelWeight})`,
+      nonNegativeNumber,
     )
     .option(
       '--filters <list>',
@@ -248,6 +261,7 @@ export function ganCommand(ctx: CliContext): Command {
       mode: flags.mode,
       latentDim: flags.latentDim,
       codes: flags.codes,
+      labelWeight: flags.labelWeight,
       generatorFilters: flags.filters,
       discriminatorFilters: flags.dFilters,
       kernelSize: flags.kernelSize,

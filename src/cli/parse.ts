@@ -19,6 +19,14 @@ export function positiveNumber(value: string): number {
   return v;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError('expected a number >= 0.');
+  }
+  return v;
+}
+
 export function fraction(value: string): number {
   const v = Number(value);
   if (value.trim() === '' || !(v > 0 && v < 1)) {

@@ -1,5 +1,5 @@
 import { VbnError } from '../errors.js';
-import { checkOneOf, checkPositive } from '../vbn/validate.js';
+import { checkNonNegative, checkOneOf, checkPositive } from '../vbn/validate.js';
 import { DEFAULT_EPSILON, VBN_MODES, type VbnMode } from '../vbn/options.js';
 
 /** How the generator normalizes its hidden activations. */
@@ -27,6 +27,12 @@ export const GAN_DEFAULTS = {
   runCodes: 10,
   /** Weight of the code's cross-entropy in both networks' losses (InfoGAN's lambda). */
   infoWeight: 1,
+  /**
+   * Weight of the real images' class loss on the code head (AC-GAN, Odena et al. 2017): ganStep's
+   * with realLabels, and `vbn gan`'s, which passes the real batch's labels unless it is 0, so that
+   * code k draws digit k (docs/gan.md, the sixth round).
+   */
+  labelWeight: 1,
   /** ganOptimizer's Adam: the DCGAN settings. */
   adam: { lr: 2e-4, beta1: 0.5 },
   /**
@@ -188,6 +194,11 @@ export interface GanTrainConfig {
   latentDim: number;
   /** Categories of z's one-hot code (GeneratorConfig.codes); 0: none. */
   codes: number;
+  /**
+   * Weight of the real images' class loss on the code head (AC-GAN); 0: the code is unsupervised
+   * (InfoGAN). Above 0, codes must equal the data's classes: code k is class k.
+   */
+  labelWeight: number;
   generatorFilters: number[];
   discriminatorFilters: number[];
   kernelSize: number;
@@ -221,6 +232,18 @@ function fraction(fn: string, name: string, v: number): number {
 }
 
 /**
+ * A run whose labelWeight is above 0 ties code k to class k: its codes must be the data's
+ * classes (`classNames`, those of --classes).
+ */
+export function checkLabelCodes(config: GanTrainConfig, classNames: readonly string[]): void {
+  if (config.labelWeight > 0 && config.codes !== classNames.length) {
+    throw new VbnError(
+      `vbn gan: --label-weight ${config.labelWeight} ties code k to class k, so --codes (default ${GAN_DEFAULTS.runCodes}) must be the data's ${classNames.length} classes (${classNames.join(',')}) but is ${config.codes}; pass --codes ${classNames.length}, or --label-weight 0 for an unsupervised code`,
+    );
+  }
+}
+
+/**
  * The learning rate of step k (0-based) of a run of `total` steps: `base` until the last
  * `decay x total` steps, then falling linearly, `base x (total - k) / (decay x total)`, to
  * base / (decay x total) at the last step.
@@ -244,6 +267,7 @@ export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): Gan
     mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
     latentDim: int('latentDim', config.latentDim ?? d.latentDim, 1),
     codes: int('codes', config.codes ?? d.runCodes, 0),
+    labelWeight: checkNonNegative(fn, 'labelWeight', config.labelWeight ?? d.labelWeight),
     generatorFilters: intList(
       fn,
       'generatorFilters',

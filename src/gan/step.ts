@@ -4,7 +4,7 @@ import { GAN_DEFAULTS } from './config.js';
 import type { Discriminator, DiscriminatorHeads } from './discriminator.js';
 import type { Generator } from './generator.js';
 import { VbnError } from '../errors.js';
-import { discriminatorLoss, generatorLoss, infoLoss } from './losses.js';
+import { discriminatorLoss, generatorLoss, infoLoss, labelLoss } from './losses.js';
 
 export interface GanNetworks {
   generator: Generator;
@@ -17,8 +17,21 @@ export interface GanNetworks {
   gOptimizer: tf.Optimizer;
 }
 
+/** ganStep's options. */
+export interface GanStepOptions {
+  /** Weight of the code's cross-entropy in both losses (InfoGAN's lambda). Default 1. */
+  infoWeight?: number;
+  /**
+   * Class labels `[B]` (int32 in [0, codes)) of the real images. Given, the discriminator's loss
+   * adds labelWeight x labelLoss of the code head on them (AC-GAN): code k comes to draw class k.
+   */
+  realLabels?: tf.Tensor1D;
+  /** Weight of the real images' class loss; used with realLabels. Default 1. */
+  labelWeight?: number;
+}
+
 export interface GanStepResult {
-  /** Discriminator loss before its update (with codes: plus infoWeight x the code loss). */
+  /** Discriminator loss before its update (with codes: plus infoWeight x the code loss; with labels, plus labelWeight x their loss). */
   dLoss: number;
   /** Generator loss after the discriminator's update, before the generator's (likewise). */
   gLoss: number;
@@ -78,19 +91,31 @@ function update(
  * generator's loss then uses the updated discriminator. With a categorical code (codes > 0 in
  * both networks) both losses add `infoWeight` x infoLoss of the code head on G(z): the
  * discriminator's update trains the head (and its features) to recover z's code, the generator's
- * makes the code recoverable (InfoGAN). Creates no tensors that outlive it.
+ * makes the code recoverable (InfoGAN). With `realLabels` the discriminator's loss also adds
+ * `labelWeight` x labelLoss of the code head on the real images (AC-GAN). Creates no tensors
+ * that outlive it.
  */
 export function ganStep(
   nets: GanNetworks,
   referenceZ: tf.Tensor | null,
   z: tf.Tensor,
   real: tf.Tensor,
-  infoWeight: number = GAN_DEFAULTS.infoWeight,
+  options: GanStepOptions = {},
 ): GanStepResult {
+  const {
+    infoWeight = GAN_DEFAULTS.infoWeight,
+    realLabels,
+    labelWeight = GAN_DEFAULTS.labelWeight,
+  } = options;
   const { generator: g, discriminator: d, gParams, dParams } = nets;
   if (g.config.codes !== d.config.codes) {
     throw new VbnError(
       `ganStep: the generator's z has ${g.config.codes} codes but the discriminator's code head has ${d.config.codes}`,
+    );
+  }
+  if (realLabels && d.config.codes === 0) {
+    throw new VbnError(
+      'ganStep: realLabels need a code head (codes > 0) to classify the real images',
     );
   }
   // The adversarial loss of the fake images' heads, plus the code's.
@@ -104,7 +129,10 @@ export function ganStep(
     const data = tf.tensor(fake.dataSync(), fake.shape); // off the tape: the discriminator's data
     dLoss = update('discriminator', nets.dOptimizer, dParams, () => {
       const f = d.heads(dParams, data);
-      return withCode(discriminatorLoss(d.apply(dParams, real), f.logits), f);
+      if (!realLabels) return withCode(discriminatorLoss(d.apply(dParams, real), f.logits), f);
+      const r = d.heads(dParams, real);
+      const classes = tf.mul(labelLoss(r.codeLogits!, realLabels), labelWeight);
+      return tf.add(withCode(discriminatorLoss(r.logits, f.logits), f), classes) as tf.Scalar;
     });
     const f = d.heads(dParams, fake);
     return withCode(generatorLoss(f.logits), f);

@@ -135,3 +135,10 @@ export function checkPositive(fn: string, name: string, value: unknown): number 
   }
   return value;
 }
+
+export function checkNonNegative(fn: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new VbnError(`${fn}: ${name} must be a finite number >= 0 but is ${String(value)}`);
+  }
+  return value;
+}

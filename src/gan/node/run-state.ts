@@ -49,7 +49,8 @@ export function freshState(): GanRunState {
 
 /**
  * The configuration a checkpoint was trained with. Runs saved before dLr existed trained both
- * networks at lr, before lrDecay at constant rates, before outputStride with a stride-2 output, before codes without a code.
+ * networks at lr, before lrDecay at constant rates, before outputStride with a stride-2 output, before codes without a code,
+ * before labelWeight without labels.
  */
 export function savedGanConfig(meta: GanCheckpointMeta): GanTrainConfig {
   const c: Partial<GanTrainConfig> = meta.config;
@@ -59,5 +60,6 @@ export function savedGanConfig(meta: GanCheckpointMeta): GanTrainConfig {
     lrDecay: c.lrDecay ?? 0,
     outputStride: c.outputStride ?? 2,
     codes: c.codes ?? 0,
+    labelWeight: c.labelWeight ?? 0,
   };
 }

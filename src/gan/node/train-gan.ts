@@ -13,7 +13,12 @@ import {
 import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
 import { TrainingDivergedError, epochOrder } from '../../train/train.js';
 import { flagOf, mergeResumed } from '../../train/config.js';
-import { learningRateAt, resolveGanTrainConfig, type GanTrainConfig } from '../config.js';
+import {
+  checkLabelCodes,
+  learningRateAt,
+  resolveGanTrainConfig,
+  type GanTrainConfig,
+} from '../config.js';
 import {
   featureGaussian,
   generateImages,
@@ -103,6 +108,7 @@ async function setUp(
   const config = meta
     ? resumedGanConfig(meta, options.config ?? {}, options.resumeFrom!)
     : resolveGanTrainConfig(options.config ?? {});
+  checkLabelCodes(config, data.train.classNames);
   const { generator, discriminator } = networksOf(config, data.train.shape);
   const adams = {
     g: ganOptimizer(config.lr, config.beta1),
@@ -164,12 +170,22 @@ function resumedGanConfig(
   return config;
 }
 
-/** Real images of the epoch's k-th batch, scaled to [-1, 1]. */
-function realBatch(data: LoadedData, order: number[], k: number, size: number): tf.Tensor4D {
+/** Real images `[B, H, W, C]` of the epoch's k-th batch, scaled to [-1, 1], and their labels `[B]`. */
+function realBatch(
+  data: LoadedData,
+  order: number[],
+  k: number,
+  size: number,
+): { images: tf.Tensor4D; labels: tf.Tensor1D } {
   const idx = order.slice(k * size, (k + 1) * size);
-  return tf.tidy(() =>
+  const images = tf.tidy((): tf.Tensor4D =>
     tf.sub(tf.mul(tf.tensor4d(gather(data.train, idx), [idx.length, ...data.train.shape]), 2), 1),
   );
+  const labels = tf.tensor1d(
+    Int32Array.from(idx, (i) => data.train.labels[i]),
+    'int32',
+  );
+  return { images, labels };
 }
 
 /** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
@@ -210,11 +226,11 @@ const referenceOf = (s: Session) => (s.config.norm === 'vbn' ? s.referenceZ : nu
 function step(s: Session, order: number[]): GanStepResult {
   const { config, state } = s;
   const t0 = performance.now();
-  const batch = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
+  const { images, labels } = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
   const z = latents(
     config.seed,
     STREAMS.step + state.step,
-    batch.shape[0],
+    images.shape[0],
     config.latentDim,
     config.codes,
   );
@@ -223,12 +239,15 @@ function step(s: Session, order: number[]): GanStepResult {
   s.adams.d.setLearningRate(learningRateAt(config.dLr, state.step, total, config.lrDecay));
   let r: GanStepResult;
   try {
-    r = ganStep(s.nets, referenceOf(s), z, batch);
+    r = ganStep(s.nets, referenceOf(s), z, images, {
+      realLabels: config.labelWeight > 0 ? labels : undefined,
+      labelWeight: config.labelWeight,
+    });
   } catch (e) {
     if (e instanceof NonFiniteGanLossError) throw diverged(e, state, s.outDir);
     throw e;
   } finally {
-    tf.dispose([batch, z]);
+    tf.dispose([images, labels, z]);
   }
   state.step++;
   state.stepInEpoch++;
