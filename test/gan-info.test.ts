@@ -257,6 +257,12 @@ describe('ganStep with a categorical code', () => {
     expect(errorMessage(() => ganStep(plainNets, z0, z0, real, { realLabels: labels }))).toBe(
       'ganStep: realLabels need a code head (codes > 0) to classify the real images',
     );
+    expect(errorMessage(() => ganStep(nets, z, z, real, { labelWeight: -1 }))).toBe(
+      'ganStep: labelWeight must be a finite number >= 0 but is -1',
+    );
+    expect(errorMessage(() => ganStep(nets, z, z, real, { infoWeight: NaN }))).toBe(
+      'ganStep: infoWeight must be a finite number >= 0 but is NaN',
+    );
     tf.dispose([labels, z0, ...Object.values(plainNets.gParams)]);
     expect(errorMessage(() => createGenerator({ ...G, codes: 6 }))).toBe(
       'createGenerator: codes 6 must be below latentDim 6 (z needs a normal part)',

@@ -4,6 +4,7 @@ import { GAN_DEFAULTS } from './config.js';
 import type { Discriminator, DiscriminatorHeads } from './discriminator.js';
 import type { Generator } from './generator.js';
 import { VbnError } from '../errors.js';
+import { checkNonNegative } from '../vbn/validate.js';
 import { discriminatorLoss, generatorLoss, infoLoss, labelLoss } from './losses.js';
 
 export interface GanNetworks {
@@ -107,6 +108,8 @@ export function ganStep(
     realLabels,
     labelWeight = GAN_DEFAULTS.labelWeight,
   } = options;
+  checkNonNegative('ganStep', 'infoWeight', infoWeight);
+  checkNonNegative('ganStep', 'labelWeight', labelWeight);
   const { generator: g, discriminator: d, gParams, dParams } = nets;
   if (g.config.codes !== d.config.codes) {
     throw new VbnError(
