@@ -191,7 +191,10 @@ function checkStepWrittenOut(labels: number[] | null) {
       const { logits, codeLogits } = d.heads(plain.dParams, images);
       return tf.add(adversarial(logits), tf.mul(ce(codeLogits!, code), weight)) as tf.Scalar;
     };
+    const count = tf.memory().numTensors;
     const r = ganStep(fused, refZ, z, real, { infoWeight: weight, realLabels, labelWeight });
+    // After the first step (which creates Adam's slots) ganStep keeps no tensor.
+    if (step > 0) expect(tf.memory().numTensors).toBe(count);
     const p = plain;
     const fake = tf.tidy(() => g.apply(p.gParams, refZ, z));
     // D's loss: -log D(x) - log(1 - D(G(z))) + weight x the code's loss, and with labels
