@@ -9,7 +9,7 @@
 // cont (InfoGAN's continuous codes, this bench's own: z's entries uniform in [-1, 1] just before the categorical code;
 // the code head's first `cont` outputs are their means), contWeight (their loss weight: contWeight x 0.5 x squared error),
 // seed (the networks' initialization and the latents; 0 by default),
-// ac (AC-GAN: the code head also learns the real images' labels in the discriminator's loss, with weight ac,
+// ac (AC-GAN: ganStep's realLabels with labelWeight ac: the code head also learns the real images' labels,
 // so code k is tied to digit k; needs codes 10).
 // Batches are a fixed stride through the 60000 training digits (not vbn gan's shuffled epochs);
 // metrics on 1000 samples from a fixed z against 1000 test images (as vbn gan's per-epoch line).
@@ -149,12 +149,9 @@ const batchOf = (s) =>
     return tf.sub(tf.mul(tf.tensor4d(buf, [o.batch, 28, 28, 1]), 2), 1);
   });
 const labelsOf = (s) =>
-  tf.oneHot(
-    tf.tensor1d(
-      Int32Array.from({ length: o.batch }, (_, r) => data.train.labels[rowOf(s, r)]),
-      'int32',
-    ),
-    o.codes,
+  tf.tensor1d(
+    Int32Array.from({ length: o.batch }, (_, r) => data.train.labels[rowOf(s, r)]),
+    'int32',
   );
 // ema: a decay or a list of them: also keep exponential moving averages of the generator's
 // weights (each step: e = decay * e + (1 - decay) * w) and report their metrics.
@@ -190,32 +187,10 @@ const smoothStep = (referenceZ, z, real) => {
     (fake) => tf.mean(tf.softplus(tf.neg(d.apply(dParams, fake)))),
   );
 };
-// AC-GAN: the discriminator's code head also classifies the real images (their labels one-hot
-// `[B, 10]`, weight o.ac), so the head's class k is digit k and the generator's code k must draw it.
+// AC-GAN (ac > 0): ganStep's realLabels, the batch's labels `[B]` with weight o.ac: the
+// discriminator's code head also classifies the real images, so code k must draw digit k.
 if (o.ac > 0 && (o.codes !== 10 || o.cont > 0 || o.smooth !== 1))
   throw new Error('ac needs codes 10, no cont, no smooth');
-const acStep = (referenceZ, z, real, labels) => {
-  const { dParams } = nets;
-  const codeLoss = (f) => tf.mul(vbn.infoLoss(f.codeLogits, z), o.info);
-  return stepWith(
-    referenceZ,
-    z,
-    (data) => {
-      const r = d.heads(dParams, real);
-      const f = d.heads(dParams, data);
-      const realClass = tf.neg(tf.mean(tf.sum(tf.mul(labels, tf.logSoftmax(r.codeLogits)), 1)));
-      return tf.addN([
-        vbn.discriminatorLoss(r.logits, f.logits),
-        codeLoss(f),
-        tf.mul(realClass, o.ac),
-      ]);
-    },
-    (fake) => {
-      const f = d.heads(dParams, fake);
-      return tf.add(vbn.generatorLoss(f.logits), codeLoss(f));
-    },
-  );
-};
 let trainMs = 0;
 for (let s = 1; s <= o.steps; s++) {
   const t = performance.now();
@@ -228,13 +203,14 @@ for (let s = 1; s <= o.steps; s++) {
   nets.dOptimizer.learningRate = o.dLr * f;
   const labels = o.ac > 0 ? labelsOf(s) : null;
   const r =
-    o.ac > 0
-      ? acStep(refZ, z, batch, labels)
-      : o.cont > 0
-        ? contStep(refZ, z, batch)
-        : o.smooth === 1
-          ? vbn.ganStep(nets, refZ, z, batch, o.info)
-          : smoothStep(refZ, z, batch);
+    o.cont > 0
+      ? contStep(refZ, z, batch)
+      : o.smooth === 1
+        ? vbn.ganStep(nets, refZ, z, batch, {
+            infoWeight: o.info,
+            ...(labels ? { realLabels: labels, labelWeight: o.ac } : {}),
+          })
+        : smoothStep(refZ, z, batch);
   tf.dispose([batch, z, labels ?? []].flat());
   updateEma();
   trainMs += performance.now() - t;
