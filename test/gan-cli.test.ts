@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadData, useBackend } from 'vbn';
 import { readNpy } from '../src/data/npy.js';
-import { trainGan } from '../src/gan/node/train-gan.js';
+import { realBatch, trainGan } from '../src/gan/node/train-gan.js';
 import { tempDir } from './fixtures.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
@@ -64,6 +65,23 @@ async function runGan(outDir: string, stopAfter: number | null, resume?: string)
 }
 
 describe('vbn gan: the real labels', () => {
+  it('realBatch gives each image its own label, the images scaled to [-1, 1]', () => {
+    const data = loadData(dataOptions);
+    const px = 28 * 28;
+    const order = Array.from({ length: 64 }, (_, i) => (i * 37 + 5) % 64);
+    const { images, labels } = realBatch(data, order, 1, 16);
+    const [x, y] = [images.dataSync(), labels.dataSync()];
+    expect(labels.dtype).toBe('int32');
+    for (let r = 0; r < 16; r++) {
+      const j = order[16 + r];
+      expect(y[r]).toBe(data.train.labels[j]);
+      for (const p of [0, 300, 407, px - 1]) {
+        expect(x[r * px + p]).toBeCloseTo(2 * data.train.images[j * px + p] - 1, 6);
+      }
+    }
+    tf.dispose([images, labels]);
+  });
+
   it('reach the discriminator: the same run with labelWeight 0 and 1 ends with other weights', async () => {
     const weightsAfter = async (labelWeight: number) => {
       const dir = tempDir();
@@ -186,6 +204,10 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
       [['--d-lr', '0.01'], /--d-lr 0\.01 would change the run, which has --d-lr 0\.0005/],
       [['--lr-decay', '0'], /--lr-decay 0 would change the run, which has --lr-decay 0\.5/],
       [['--codes', '0'], /--codes 0 would change the run, which has --codes 10/],
+      [
+        ['--label-weight', '0'],
+        /--label-weight 0 would change the run, which has --label-weight 1/,
+      ],
       [
         ['--output-stride', '2'],
         /--output-stride 2 would change the run, which has --output-stride 1/,

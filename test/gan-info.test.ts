@@ -8,6 +8,7 @@ import {
   infoLoss,
   labelLoss,
   latents,
+  type GanStepOptions,
   type GeneratorConfig,
 } from 'vbn';
 import { savedGanConfig, type GanCheckpointMeta } from '../src/gan/node/run-state.js';
@@ -265,6 +266,11 @@ describe('ganStep with a categorical code', () => {
     );
     expect(errorMessage(() => ganStep(nets, z, z, real, { infoWeight: NaN }))).toBe(
       'ganStep: infoWeight must be a finite number >= 0 but is NaN',
+    );
+    // The positional infoWeight of before: a plain JavaScript caller gets one line, not defaults.
+    const positional = 0.7 as unknown as GanStepOptions;
+    expect(errorMessage(() => ganStep(nets, z, z, real, positional))).toBe(
+      'ganStep: options must be an object { infoWeight, realLabels, labelWeight } but is 0.7',
     );
     tf.dispose([labels, z0, ...Object.values(plainNets.gParams)]);
     expect(errorMessage(() => createGenerator({ ...G, codes: 6 }))).toBe(

@@ -103,6 +103,11 @@ export function ganStep(
   real: tf.Tensor,
   options: GanStepOptions = {},
 ): GanStepResult {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new VbnError(
+      `ganStep: options must be an object { infoWeight, realLabels, labelWeight } but is ${String(options)}`,
+    );
+  }
   const {
     infoWeight = GAN_DEFAULTS.infoWeight,
     realLabels,

@@ -171,7 +171,7 @@ function resumedGanConfig(
 }
 
 /** Real images `[B, H, W, C]` of the epoch's k-th batch, scaled to [-1, 1], and their labels `[B]`. */
-function realBatch(
+export function realBatch(
   data: LoadedData,
   order: number[],
   k: number,
