@@ -53,6 +53,25 @@ function infoLoss64(logits: Float32Array, codes: number[], k: number): number {
   return total / codes.length;
 }
 
+/**
+ * A cross-entropy loss of logits `[B, K]` against the classes `[B]`: ln K for equal logits, and
+ * the float64 cross-entropy (log-sum-exp written out) for random ones drawn with `seed`.
+ */
+function expectCrossEntropy(
+  lossOf: (logits: tf.Tensor2D) => tf.Scalar,
+  classes: number[],
+  k: number,
+  seed: number,
+) {
+  const b = classes.length;
+  tf.tidy(() => {
+    expect(lossOf(tf.zeros([b, k])).dataSync()[0]).toBeCloseTo(Math.log(k), 6);
+    const logits = randn(b * k, seed, 0, 3);
+    const loss = lossOf(tf.tensor2d(logits, [b, k])).dataSync()[0];
+    expect(relErr([loss], [infoLoss64(logits, classes, k)])).toBeLessThan(1e-6);
+  });
+}
+
 describe('infoLoss', () => {
   const [b, k, dim] = [6, 5, 8];
   const codes = [0, 4, 2, 2, 1, 3];
@@ -67,12 +86,8 @@ describe('infoLoss', () => {
 
   it('is ln K for equal logits and the float64 cross-entropy for random ones', () => {
     const zt = z();
-    const flat = tf.zeros([b, k]) as tf.Tensor2D;
-    expect(infoLoss(flat, zt).dataSync()[0]).toBeCloseTo(Math.log(k), 6);
-    const logits = randn(b * k, 41, 0, 3);
-    const loss = infoLoss(tf.tensor2d(logits, [b, k]), zt).dataSync()[0];
-    expect(relErr([loss], [infoLoss64(logits, codes, k)])).toBeLessThan(1e-6);
-    tf.dispose([zt, flat]);
+    expectCrossEntropy((logits) => infoLoss(logits, zt), codes, k, 41);
+    zt.dispose();
   });
 
   it('has the gradient (softmax - one-hot) / B with respect to the logits', () => {
@@ -94,17 +109,13 @@ describe('infoLoss', () => {
 });
 
 describe('labelLoss', () => {
-  const [b, k] = [6, 5];
+  const k = 5;
   const labels = [0, 4, 2, 2, 1, 3];
 
   it('is ln K for equal logits and the float64 cross-entropy for random ones', () => {
     const lt = tf.tensor1d(labels, 'int32');
-    const flat = tf.zeros([b, k]) as tf.Tensor2D;
-    expect(labelLoss(flat, lt).dataSync()[0]).toBeCloseTo(Math.log(k), 6);
-    const logits = randn(b * k, 43, 0, 3);
-    const loss = labelLoss(tf.tensor2d(logits, [b, k]), lt).dataSync()[0];
-    expect(relErr([loss], [infoLoss64(logits, labels, k)])).toBeLessThan(1e-6);
-    tf.dispose([lt, flat]);
+    expectCrossEntropy((logits) => labelLoss(logits, lt), labels, k, 43);
+    lt.dispose();
   });
 
   it('refuses float labels, a length other than B and labels outside [0, K)', () => {
