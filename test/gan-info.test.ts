@@ -218,7 +218,7 @@ function checkStepWrittenOut(labels: number[] | null) {
           tf.add(softplus(tf.neg(rh.logits)), softplus(logits)),
         );
         if (!labels) return loss;
-        const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+        const oneHot = tf.oneHot(realLabels!, 3);
         return tf.add(loss, tf.mul(ce(rh.codeLogits!, oneHot), labelWeight)) as tf.Scalar;
       },
       true,
