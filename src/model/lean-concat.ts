@@ -44,8 +44,14 @@ const run: Run = (name, inputs, attrs = {}) => {
  *   needs afterwards (VbnLayerLeanGrad with inPlace).
  * At the seed scale the largest set held at once is then h, y_0, y_1, dy_2 and one
  * [N + B, h_1, w_1, F_1] tensor, where the tape held every block's y_i and output and then
- * every gradient. Gradient flow: to every kernel, gamma and beta, and through the reference
- * statistics unless `stopReferenceGradient`; not to `h` (the data).
+ * every gradient.
+ *
+ * Gradient flow: to every kernel, gamma and beta, through the reference statistics unless
+ * `stopReferenceGradient`, and to `h` (so to the reference, the inputs and whatever made them).
+ * The first convolution is an ordinary `tf.conv2d` outside the custom gradient, which
+ * differentiates the rest w.r.t. its output y_0: TensorFlow.js' own Conv2D gradient then gives
+ * the first kernel's gradient and `h`'s, and computes `h`'s only when something the caller
+ * differentiates lies upstream of `h` (the tape skips inputs on no such path).
  */
 export function leanConcatPool(
   h: tf.Tensor4D,
@@ -53,18 +59,21 @@ export function leanConcatPool(
   o: LeanConcatOptions,
 ): tf.Tensor2D {
   const conv: Conv = { strides: o.strides, pad: o.padding, dataFormat: 'NHWC' };
-  const params = blocks.flatMap((b) => [b.kernel, b.gamma, b.beta]);
+  const [first, ...rest] = blocks;
+  const y0 = tf.conv2d(h, first.kernel, conv.strides, conv.pad);
+  const params = [first.gamma, first.beta, ...rest.flatMap((b) => [b.kernel, b.gamma, b.beta])];
+  // Differentiates w.r.t. [y_0, gamma_0, beta_0, kernel_1, gamma_1, beta_1, ...].
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const { ys, pooled } = forward(h, blocks, o, conv);
-    save([h, ...ys]);
+    const { ys, pooled } = forward(y0, blocks, o, conv);
+    save(ys);
     return {
       value: pooled,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
         backward(dy as tf.Tensor2D, saved as tf.Tensor4D[], blocks, o, conv),
     };
   });
-  return f(...params) as tf.Tensor2D;
+  return f(y0, ...params) as tf.Tensor2D;
 }
 
 const layerAttrs = (o: LeanConcatOptions) => ({
@@ -82,17 +91,16 @@ function normalized(y: tf.Tensor, block: LeanBlock, rowWeights: tf.Tensor, o: Le
   return out;
 }
 
-/** Each block's convolution output, and the pooled features; nothing else is kept. */
-function forward(h: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, conv: Conv) {
+/** Each block's convolution output (y_0 given), and the pooled features; nothing else is kept. */
+function forward(y0: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, conv: Conv) {
   const rowWeights = tf.tensor1d(o.rowWeights);
-  const ys: tf.Tensor4D[] = [];
-  let x: tf.Tensor = h;
-  for (const block of blocks) {
-    const y = tf.conv2d(x as tf.Tensor4D, block.kernel, conv.strides, conv.pad);
-    if (x !== h) x.dispose();
-    ys.push(y);
-    if (block !== blocks[blocks.length - 1]) x = normalized(y, block, rowWeights, o);
-  }
+  const ys: tf.Tensor4D[] = [y0];
+  blocks.forEach((block, i) => {
+    if (i === 0) return;
+    const x = normalized(ys[i - 1], blocks[i - 1], rowWeights, o);
+    ys.push(tf.conv2d(x as tf.Tensor4D, block.kernel, conv.strides, conv.pad));
+    x.dispose();
+  });
   const last = blocks[blocks.length - 1];
   const inputs = { x: ys[ys.length - 1], gamma: last.gamma, beta: last.beta, rowWeights };
   const [pooled] = run('VbnLayerPool', inputs, { ...layerAttrs(o), fromRow: o.referenceRows });
@@ -100,7 +108,7 @@ function forward(h: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, conv
   return { ys, pooled: pooled as tf.Tensor2D };
 }
 
-/** Gradients for [kernel, gamma, beta] of each block. */
+/** Gradients for y_0, then gamma_0, beta_0, then [kernel, gamma, beta] of each later block. */
 function backward(
   dPooled: tf.Tensor2D,
   saved: tf.Tensor4D[],
@@ -108,7 +116,7 @@ function backward(
   o: LeanConcatOptions,
   conv: Conv,
 ): tf.Tensor[] {
-  const [h, ...ys] = saved;
+  const ys = [...saved];
   const rowWeights = tf.tensor1d(o.rowWeights);
   const grads: tf.Tensor[][] = [];
   // VBN's gradient, written over y (freed here): the gradient of the block's convolution output.
@@ -143,9 +151,7 @@ function backward(
     g = vbnGrad(i, dOut, false);
     dOut.dispose();
   }
-  const filterShape = blocks[0].kernel.shape;
-  const [dKernel] = run('Conv2DBackpropFilter', { x: h, dy: g.dy }, { ...conv, filterShape });
-  grads[0] = [dKernel, g.dGamma, g.dBeta];
-  tf.dispose([g.dy, rowWeights]);
+  grads[0] = [g.dy, g.dGamma, g.dBeta];
+  rowWeights.dispose();
   return grads.flat();
 }
