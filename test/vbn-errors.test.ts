@@ -51,6 +51,22 @@ describe('bad input gets a clear error naming the function, the rule and the sha
       'virtualBatchNorm: channel axis 3 has 5 channels but the reference has 6 (x shape [2,3,3,5], reference shape [4,3,3,6])',
     );
   });
+  it("virtual mode: an example's spatial shape differs from the reference's", () => {
+    const stats = referenceStatistics(tf.randomNormal([4, 5, 5, 3]));
+    expect(message(() => virtualBatchNorm(tf.zeros([2, 3, 3, 3]), stats))).toBe(
+      "virtualBatchNorm: virtual mode needs each example's non-batch, non-channel shape to equal the reference's, but x has [3,3] and the reference [5,5] (x shape [2,3,3,3], reference shape [4,5,5,3]); mode 'reference' accepts any",
+    );
+    // channels first, time-major: the axes are matched by role, not by position
+    const cf = referenceStatistics(tf.randomNormal([4, 3, 5, 5]), { axis: 1 });
+    expect(message(() => virtualBatchNorm(tf.zeros([2, 3, 5, 4]), cf))).toMatch(
+      /x has \[5,4\] and the reference \[5,5\]/,
+    );
+    const tm = referenceStatistics(tf.randomNormal([6, 4, 2]), { axis: 2, batchAxis: 1 });
+    expect(virtualBatchNorm(tf.randomNormal([6, 3, 2]), tm).shape).toEqual([6, 3, 2]);
+    // reference mode normalizes any spatial shape with the reference's statistics
+    const y = virtualBatchNorm(tf.ones([2, 3, 3, 3]), stats, { mode: 'reference' });
+    expect(y.shape).toEqual([2, 3, 3, 3]);
+  });
   it('x rank differs from the reference', () => {
     expect(message(() => virtualBatchNorm(tf.zeros([2, 6]), good()))).toMatch(
       /^virtualBatchNorm: x has rank 2 but the reference has rank 4 \(x shape \[2,6\], reference shape \[4,3,3,6\]\)/,

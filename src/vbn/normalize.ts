@@ -67,6 +67,28 @@ export function virtualWeight(mode: VbnMode, referenceSize: number): number {
   return mode === 'virtual' ? 1 / (referenceSize + 1) : 0;
 }
 
+/**
+ * Virtual mode weighs an example's own statistics 1/(N+1), which assumes it has as many values per
+ * channel as each reference example: its non-batch, non-channel shape must equal the reference's.
+ */
+function checkExampleShape(
+  fn: string,
+  x: tf.Tensor,
+  axis: number,
+  batchAxis: number,
+  stats: ReferenceStatistics,
+): void {
+  const own = (shape: readonly number[], a: number, b: number) =>
+    shape.filter((_, i) => i !== a && i !== b);
+  const xs = own(x.shape, axis, batchAxis);
+  const rs = own(stats.referenceShape, stats.axis, stats.batchAxis);
+  if (xs.join(',') !== rs.join(',')) {
+    throw new VbnError(
+      `${fn}: virtual mode needs each example's non-batch, non-channel shape to equal the reference's, but x has ${shapeString(xs)} and the reference ${shapeString(rs)} (x shape ${shapeString(x.shape)}, reference shape ${shapeString(stats.referenceShape)}); mode 'reference' accepts any`,
+    );
+  }
+}
+
 interface Resolved {
   axis: number;
   batchAxis: number;
@@ -101,6 +123,7 @@ function resolveNormalize(
       `${fn}: channel axis ${axis} has ${x.shape[axis]} channels but the reference has ${stats.channels} (x shape ${shapeString(x.shape)}, reference shape ${shapeString(stats.referenceShape)})`,
     );
   }
+  if (mode === 'virtual') checkExampleShape(fn, x, axis, batchAxis, stats);
   checkPerChannel(fn, 'gamma', options.gamma, stats.channels);
   checkPerChannel(fn, 'beta', options.beta, stats.channels);
   return { axis, batchAxis, epsilon, mode };
