@@ -82,6 +82,31 @@ describe.skipIf(!enabled)('vbn in headless Chromium', () => {
     expect(rows.filter((r) => r.compared === 'concat vs two-pass').every((r) => r.ok)).toBe(true);
   });
 
+  for (const backend of ['cpu', 'wasm', 'webgl', 'webgpu']) {
+    const against = backend === 'cpu' ? 'the float64 oracle' : "cpu's";
+    it(`${backend}: the differentiability contract (every parameter, the reference, the inputs, z, images, a trainable reference and op before the network, model.fit) equals ${against} (1e-5)`, async () => {
+      const r = await harness.evaluate(
+        (b) => (globalThis as unknown as Harnessed).harness.contract(b),
+        backend,
+      );
+      const items = Object.keys(r.errors);
+      expect(items.length).toBeGreaterThanOrEqual(backend === 'cpu' ? 8 : 18);
+      const bad = items.flatMap((k) =>
+        Object.entries(r.errors[k])
+          .filter(([, e]) => !(e < 1e-5))
+          .map(([n, e]) => `${k}: ${n} ${e}`),
+      );
+      expect(bad).toEqual([]);
+      for (const [k, norm] of Object.entries(r.referenceNorms)) {
+        if (k.includes('stop')) expect(norm, k).toBe(0);
+        else expect(norm, k).toBeGreaterThan(1e-3);
+      }
+      for (const k of ['layer0/0', 'layer1/0', 'layer1/1', 'layer2/0']) {
+        expect(r.moved[k], k).toBeGreaterThan(1e-3);
+      }
+    });
+  }
+
   const trajectories: Record<string, number[]> = {};
   for (const backend of ['webgl', 'webgpu']) {
     it(`${backend}: 30 training steps, the loss goes down, no tensor leaks`, async () => {

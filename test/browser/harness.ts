@@ -12,7 +12,19 @@ import { float64Run, type CheckData, type ParamValues } from '../../src/testing.
 import { compare } from '../../src/check/compare.js';
 import { agreementReport, logitsAndGradients } from '../../src/web/page/agreement.js';
 import { Random } from '../../src/util/random.js';
-import type { HarnessApi, Harnessed } from '../browser-api.js';
+import type { ContractResult, HarnessApi, Harnessed } from '../browser-api.js';
+import {
+  NET_CASES,
+  NORMS,
+  discriminatorGradients,
+  generatorGradients,
+  layerFitMovement,
+  netGradients,
+  relativeErrors,
+  variableGradients,
+  type Values,
+} from '../support/contract.js';
+import { netOracle } from '../support/contract-oracle.js';
 
 // What importing vbn did, before anything else runs.
 const afterImport = {
@@ -188,11 +200,45 @@ async function timeSteps(backend: string, filters: number[], batch: number, step
   return ms;
 }
 
+/** Every item of the differentiability contract on `backend`, against cpu (cpu: against float64). */
+async function contract(backend: string): Promise<ContractResult> {
+  const items: Record<string, () => Promise<Values>> = {
+    discriminator: discriminatorGradients,
+  };
+  for (const c of NET_CASES) {
+    items[`grads ${c.name}`] = () => netGradients(c);
+    if (c.strategy !== 'cached') items[`variableGrads ${c.name}`] = () => variableGradients(c);
+  }
+  for (const norm of NORMS) items[`generator ${norm}`] = () => generatorGradients(norm);
+  const want: Record<string, Values | Record<string, Float64Array>> = {};
+  await use('cpu');
+  if (backend === 'cpu') {
+    for (const c of NET_CASES) want[`grads ${c.name}`] = netOracle(c);
+  } else {
+    for (const [k, f] of Object.entries(items)) want[k] = await f();
+  }
+  await use(backend);
+  const result: ContractResult = { errors: {}, referenceNorms: {}, moved: {} };
+  for (const [k, f] of Object.entries(items)) {
+    if (!want[k]) continue;
+    const got = await f();
+    result.errors[k] = relativeErrors(got, want[k] as Values);
+    for (const extra of Object.keys(got)) result.errors[k][extra] ??= Infinity;
+    if (got.reference && k.startsWith('variableGrads')) {
+      result.referenceNorms[k] = Math.hypot(...got.reference);
+    }
+  }
+  result.moved = await layerFitMovement();
+  await use('cpu');
+  return result;
+}
+
 const api: HarnessApi = {
   afterImport,
   agreement,
   plantedBackendBug,
   train,
+  contract,
   timeSteps,
   useBackend: use,
 };

@@ -252,17 +252,24 @@ export async function discriminatorGradients(): Promise<Values> {
 export async function layerFitMovement(): Promise<Record<string, number>> {
   const model = tfl.sequential({
     layers: [
-      tfl.layers.dense({ units: 3, inputShape: [4], useBias: true, kernelInitializer: 'ones' }),
+      // No bias: VBN subtracts the mean, so a bias before it has no gradient (Adam would move it
+      // by rounding noise alone).
+      tfl.layers.dense({ units: 3, inputShape: [4], useBias: false, kernelInitializer: 'ones' }),
       new VirtualBatchNormalization({ referenceSize: 6 }),
       tfl.layers.dense({ units: 1, kernelInitializer: 'ones' }),
     ],
   });
-  const before = model.layers.map((l) => l.getWeights().map((w) => w.dataSync() as Float32Array));
+  const before: Float32Array[][] = [];
+  for (const l of model.layers) {
+    before.push(
+      await Promise.all(l.getWeights().map(async (w) => (await w.data()) as Float32Array)),
+    );
+  }
   model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
   const x = tensor([12, 4], 12);
   const y = tf.sum(tf.mul(x, tf.tensor1d([1, -2, 0.5, 3])), 1, true);
   await model.fit(x, y, { epochs: 5, batchSize: 12, verbose: 0, shuffle: false });
-  // layer{i}/{j}: the j-th weight of layer i (dense: kernel, bias; VBN: gamma, beta).
+  // layer{i}/{j}: the j-th weight of layer i (layer 0: kernel; VBN: gamma, beta; layer 2: kernel, bias).
   const moved: Record<string, number> = {};
   for (const [i, l] of model.layers.entries()) {
     for (const [j, w] of l.getWeights().entries()) {
