@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { shapeString } from '../errors.js';
+import { VbnError, shapeString } from '../errors.js';
 import {
   checkBoolean,
   checkFloat,
@@ -137,7 +137,29 @@ export function vbnLayerOp(
 
 let gradientsRegistered = false;
 
-/** Registers the gradients of the fused ops (idempotent). Attributes pass through to the grad kernels. */
+/**
+ * The row weights mix each row's own statistics with the reference's (0 or 1/(N+1)): constants of
+ * the method. TensorFlow.js asks for an input's gradient only when the caller differentiates
+ * something upstream of it, so this refuses that case instead of returning a silent zero.
+ */
+function noGradient(fn: string): never {
+  throw new VbnError(
+    `${fn}: no gradient w.r.t. rowWeights (the per-row mixing weights are constants; pass a tensor that nothing differentiated depends on)`,
+  );
+}
+
+/**
+ * Registers the gradients of the fused ops (idempotent). Attributes pass through to the grad kernels.
+ * What each differentiates (hi is the mean rounded to float32, lo = mean - hi the remainder: hi is
+ * piecewise constant in x, so the mean's gradient reaches x through lo, as the composed ops' pivot
+ * and offset):
+ * - VbnStats: x, through lo and variance (hi's gradient is zero almost everywhere).
+ * - VbnNormalize: x, hi, lo (each gets the mean's gradient: out depends on hi + lo), variance,
+ *   gamma, beta; rowWeights refused.
+ * - VbnLayer: x (through its own statistics and, via lo and variance, those a later op used),
+ *   gamma, beta; rowWeights refused.
+ * - SpatialMean: x.
+ */
 export function registerFusedGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
@@ -148,12 +170,10 @@ export function registerFusedGradients(): void {
     inputsToSave: ['x'],
     outputsToSave: [true, true, false],
     gradFunc: (dy, saved, attrs) => {
-      const [dHi, dLo, dVar] = dy as tf.Tensor[];
+      const [, dLo, dVar] = dy as tf.Tensor[];
       const [x, hi, lo] = saved;
-      // hi and lo together are the mean: each carries part of its gradient.
       return {
-        x: () =>
-          run('VbnStatsGrad', { x, hi, lo, dMean: tf.add(dHi, dLo), dVar }, attrs) as tf.Tensor,
+        x: () => run('VbnStatsGrad', { x, hi, lo, dMean: dLo, dVar }, attrs) as tf.Tensor,
       };
     },
   });
@@ -168,14 +188,15 @@ export function registerFusedGradients(): void {
         { dy: (dy as tf.Tensor[])[0], x, out, hi, lo, gamma, rowWeights, rowStats },
         attrs,
       ) as tf.Tensor[];
+      // out depends on hi + lo: both have the mean's gradient.
       return {
         x: () => dx,
-        hi: () => dMean,
-        lo: () => tf.zerosLike(lo),
+        hi: () => tf.clone(dMean),
+        lo: () => dMean,
         variance: () => dVar,
         gamma: () => dGamma,
         beta: () => dBeta,
-        rowWeights: () => tf.zerosLike(rowWeights),
+        rowWeights: () => noGradient('vbnNormalizeOp'),
       };
     },
   });
@@ -184,7 +205,7 @@ export function registerFusedGradients(): void {
     inputsToSave: ['x', 'gamma', 'rowWeights'],
     outputsToSave: [true, true, true, true, false],
     gradFunc: (dy, saved, attrs) => {
-      const [dOut, , dHi, dLo, dVar] = dy as tf.Tensor[];
+      const [dOut, , , dLo, dVar] = dy as tf.Tensor[];
       const [x, gamma, rowWeights, out, rowStats, hi, lo] = saved;
       const [dx, dGamma, dBeta] = run(
         'VbnLayerGrad',
@@ -197,7 +218,7 @@ export function registerFusedGradients(): void {
           gamma,
           rowWeights,
           rowStats,
-          dMeanExt: tf.add(dHi, dLo),
+          dMeanExt: dLo,
           dVarExt: dVar,
         },
         attrs,
@@ -206,7 +227,7 @@ export function registerFusedGradients(): void {
         x: () => dx,
         gamma: () => dGamma,
         beta: () => dBeta,
-        rowWeights: () => tf.zerosLike(rowWeights),
+        rowWeights: () => noGradient('vbnLayerOp'),
       };
     },
   });
