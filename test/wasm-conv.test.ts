@@ -72,3 +72,31 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput against cpu', () => 
     });
   }
 });
+
+describe("wasm Conv2D with 'same' padding where the stride exceeds the kernel", () => {
+  // XNNPACK's unsigned total padding wraps around there (src/backend/wasm-same-padding.ts).
+  it('equals cpu for every size 2..9, kernel 1..3, stride 1..4 (3x3 input, 2x2 kernel, stride 3 gave zeros)', async () => {
+    const bad: string[] = [];
+    for (let h = 2; h <= 9; h++) {
+      for (let k = 1; k <= 3; k++) {
+        for (let s = 1; s <= 4; s++) {
+          const x = randn(2 * h * (h + 1) * 2, h + 10 * k + 100 * s);
+          const w = randn(k * k * 2 * 3, 7);
+          const run = async (backend: 'cpu' | 'wasm') => {
+            await useBackend(backend);
+            return tf.tidy(() =>
+              tf
+                .conv2d(tf.tensor4d(x, [2, h, h + 1, 2]), tf.tensor4d(w, [k, k, 2, 3]), s, 'same')
+                .dataSync()
+                .slice(),
+            );
+          };
+          const [want, got] = [await run('cpu'), await run('wasm')];
+          if (!(relErr(got, want) < 1e-5)) bad.push(`h ${h} k ${k} s ${s}`);
+        }
+      }
+    }
+    await useBackend('cpu');
+    expect(bad).toEqual([]);
+  });
+});

@@ -1,5 +1,6 @@
 import { chooseBackend, initializableBackends, type BackendCatalog } from './choose.js';
 import { registerWasmConvGradients } from './wasm-conv-gradients.js';
+import { registerWasmSamePadding } from './wasm-same-padding.js';
 
 /**
  * Backend choice in the browser. Importing registers no backend: each loads when first asked for
@@ -44,6 +45,7 @@ function catalog(options: BrowserBackendOptions): BackendCatalog<BrowserBackendN
         if (options.wasmPaths !== undefined && !wasmPathsSet) wasm.setWasmPaths(options.wasmPaths);
         wasmPathsSet ||= options.wasmPaths !== undefined;
         registerWasmConvGradients();
+        registerWasmSamePadding();
       }
       return null;
     },

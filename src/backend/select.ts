@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import './gradients.js';
 import { chooseBackend, initializableBackends, type BackendCatalog } from './choose.js';
 import { registerWasmConvGradients } from './wasm-conv-gradients.js';
+import { registerWasmSamePadding } from './wasm-same-padding.js';
 
 /**
  * Backend choice in Node. Importing registers only cpu (synchronous, so plain tf ops work right
@@ -22,6 +23,7 @@ function catalog(threads?: number): BackendCatalog<BackendName> {
       if (name === 'wasm') {
         await import('@tensorflow/tfjs-backend-wasm');
         registerWasmConvGradients();
+        registerWasmSamePadding();
         return null;
       }
       const { registerNativeBackend } = await import('./native.js');
