@@ -26,6 +26,9 @@ export interface NetCase {
   /** Reference rows N and input rows B. */
   n: number;
   b: number;
+  /** Data and parameter draw (default 0), and a mean added to the reference and the inputs. */
+  seed?: number;
+  offset?: number;
 }
 
 const base = { filters: [3, 4], numClasses: 3 };
@@ -123,16 +126,23 @@ const tensor = (shape: number[], seed: number, std = 1) =>
 /** A case's network, parameter values (gamma near 1) and data; the same on every backend. */
 export function netInstance(c: NetCase) {
   const net = createVbnNet(c.config);
+  const seed = 1000 * (c.seed ?? 0);
+  const offset = c.offset ?? 0;
   const params: Record<string, tf.Tensor> = {};
   net.parameterNames.forEach((name, k) => {
     const shape = net.parameterShapes[name];
-    const v = normals(sizeOf(shape), 100 + k, name.endsWith('kernel') ? 0.5 : 0.1);
+    const v = normals(sizeOf(shape), seed + 100 + k, name.endsWith('kernel') ? 0.5 : 0.1);
     params[name] = tf.tensor(name.endsWith('gamma') ? v.map((e) => 1 + e) : v, shape);
   });
   const shape = net.config.inputShape;
-  const reference = tensor([c.n, ...shape], 1);
-  const inputs = tensor([c.b, ...shape], 2, 1.5);
-  const projection = tensor([c.b, net.config.numClasses], 3);
+  const data = (rows: number, s: number, std: number) =>
+    tf.tensor(
+      normals(rows * sizeOf(shape), seed + s, std).map((v) => v + offset),
+      [rows, ...shape],
+    );
+  const reference = data(c.n, 1, 1);
+  const inputs = data(c.b, 2, 1.5);
+  const projection = tensor([c.b, net.config.numClasses], seed + 3);
   return { net, params, reference, inputs, projection };
 }
 
