@@ -85,6 +85,23 @@ export async function writeCheckpoint<Meta>(
   const tmp = join(runDir, `.${name}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
+  try {
+    await writeFolder(tmp, contents);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // nothing half-written stays
+    throw e;
+  }
+  // Rewriting a name: the old folder moves aside (one rename) and goes only once the new is in.
+  const old = join(runDir, `.${name}.old-${process.pid}`);
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(tmp, final);
+  rmSync(old, { recursive: true, force: true });
+  fsyncDir(runDir);
+  return final;
+}
+
+/** Every file of a checkpoint into the folder `tmp`, fsynced. */
+async function writeFolder<Meta>(tmp: string, contents: CheckpointContents<Meta>): Promise<void> {
   const weights = await encode(
     Object.entries(contents.params).map(([n, tensor]) => ({ name: n, tensor })),
   );
@@ -104,10 +121,6 @@ export async function writeCheckpoint<Meta>(
     JSON.stringify({ format: CHECKPOINT_FORMAT, version: 1, ...contents.meta }, null, 2),
   );
   fsyncDir(tmp);
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
-  fsyncDir(runDir);
-  return final;
 }
 
 /** Points `runDir/link` at `target` (a folder name inside runDir) atomically. */
@@ -127,7 +140,7 @@ export function pruneCheckpoints(runDir: string, links: readonly string[]): void
     if (existsSync(p) && lstatSync(p).isSymbolicLink()) kept.add(basename(readlinkSync(p)));
   }
   for (const e of readdirSync(runDir)) {
-    if ((e.startsWith('ckpt-') && !kept.has(e)) || /^\..*\.tmp-\d+$/.test(e)) {
+    if ((e.startsWith('ckpt-') && !kept.has(e)) || /^\..*\.(tmp|old)-\d+$/.test(e)) {
       rmSync(join(runDir, e), { recursive: true, force: true });
     }
   }
