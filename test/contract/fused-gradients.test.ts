@@ -64,6 +64,37 @@ describeNative('fused ops: what each gradient differentiates', () => {
     );
   });
 
+  it('vbnLayerOp (VbnLayerGrad): closed forms for beta and gamma, shift and scale invariance for x', () => {
+    // L = sum(ReLU(VBN(x)) * dy) (vbnLayerOp applies the ReLU): with m = [out > 0], dL/dbeta =
+    // sum(dy * m) and dL/dgamma = sum(dy * m * xhat) per channel; L does not change when every row
+    // of a channel is shifted or (with epsilon -> 0) scaled, so sum(dx) = sum(x * dx) = 0.
+    const n = 3;
+    const x = randomTensor([N, S, C], 11, 2, 3).tensor;
+    const gamma = randomTensor([C], 12, 1, 0.3).tensor;
+    const beta = randomTensor([C], 13).tensor;
+    const w = tf.tensor1d([0, 0, 0, 0.25, 0.25]);
+    const dy = randomTensor([N, S, C], 14).tensor;
+    const eps = 1e-10;
+    const [dx, dGamma, dBeta] = tf.grads((x, g, b) =>
+      tf.sum(tf.mul(vbnLayerOp(x, n, g, b, w, eps, false).out, dy)),
+    )([x, gamma, beta]);
+    const out = vbnLayerOp(x, n, gamma, beta, w, eps, false).out;
+    const active = tf.mul(dy, tf.cast(tf.greater(out, 0), 'float32'));
+    close(dBeta, tf.sum(active, [0, 1]), 'beta: sum(dy * m)');
+    const xhat = tf.div(tf.sub(out, beta), gamma);
+    close(dGamma, tf.sum(tf.mul(active, xhat), [0, 1]), 'gamma: sum(dy * m * xhat)');
+    const perChannel = (t: tf.Tensor) => tf.sum(t, [0, 1]).dataSync();
+    const shift = perChannel(dx);
+    const scale = perChannel(tf.mul(dx, x));
+    const size = perChannel(tf.abs(tf.mul(dx, x)));
+    for (let c = 0; c < C; c++) {
+      expect(Math.abs(shift[c]), `shift, channel ${c}`).toBeLessThan(
+        1e-5 * perChannel(tf.abs(dx))[c],
+      );
+      expect(Math.abs(scale[c]), `scale, channel ${c}`).toBeLessThan(1e-5 * size[c]);
+    }
+  });
+
   it('vbnNormalizeOp and vbnLayerOp refuse a gradient w.r.t. rowWeights instead of a silent zero', () => {
     const { x } = data();
     const s = vbnStatsOp(x);

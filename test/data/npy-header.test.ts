@@ -43,7 +43,7 @@ describe('.npy header against data (property tests, headers written by hand)', (
       fc.property(shapes, descrs, (shape, descr) => {
         const a = readNpy(npyFile(descr, tuple(shape), count(shape)));
         expect(a.shape).toEqual(shape);
-        expect(Array.from(a.data as ArrayLike<number>).slice(0, 3)).toEqual(
+        expect(Array.from(a.data as unknown as ArrayLike<number>).slice(0, 3)).toEqual(
           [0, 1, 2].slice(0, Math.min(3, count(shape))),
         );
       }),
