@@ -128,6 +128,41 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
     }
   });
 
+  it("compute the input's gradient only when something upstream of it is differentiated", async () => {
+    // tf.variableGrads of the parameters: the first convolution's Conv2DBackpropInput is skipped;
+    // with the reference a trainable variable it runs, and the reference gets cpu's gradient.
+    await useBackend('native');
+    const net = createVbnNet({ inputShape: [10, 10, 1], filters: [3, 4, 5] });
+    const params = net.init(3);
+    const reference = tf.variable(tf.randomNormal([3, 10, 10, 1], 0, 1, 'float32', 4), true);
+    const x = tf.randomNormal([2, 10, 10, 1], 0, 1, 'float32', 5);
+    const loss = () => tf.sum(tf.square(net.apply(params, reference, x))) as tf.Scalar;
+    const run = async (vars: tf.Variable[]) => {
+      let grads: tf.NamedTensorMap = {};
+      const p = await tf.profile(() => {
+        const r = tf.variableGrads(loss, vars);
+        r.value.dispose();
+        grads = r.grads;
+      });
+      const into = p.kernels
+        .filter((k) => k.name === 'Conv2DBackpropInput')
+        .map((k) => k.outputShapes[0]?.join('x'));
+      return { into, grads };
+    };
+    const paramsOnly = await run(Object.values(params));
+    // 10x10 -> 8x8x3 -> 6x6x4 -> 4x4x5 ('valid' 3x3); rows: 3 reference + 2 inputs.
+    expect(paramsOnly.into).toEqual(['5x6x6x4', '5x8x8x3']);
+    expect(paramsOnly.grads[reference.name]).toBeUndefined();
+    const all = await run([...Object.values(params), reference]);
+    expect(all.into).toEqual(['5x6x6x4', '5x8x8x3', '5x10x10x1']);
+    const lean = all.grads[reference.name].dataSync().slice();
+    await useBackend('cpu');
+    const composed = (await run([...Object.values(params), reference])).grads[reference.name];
+    expect(relErr(lean, composed.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([reference, x, ...Object.values(params)]);
+    tf.dispose([...Object.values(paramsOnly.grads), ...Object.values(all.grads)]);
+  });
+
   it("a disposed large tensor's memory is reused by the next large one (V8 collects before a large allocation)", () => {
     // 8 x (conv2d -> 256 MiB, dispose): without the collection each new array was allocated
     // beside the uncollected dead ones (RSS grew by 765 MiB when measured).
