@@ -19,12 +19,15 @@ const TINY = [
   ...['--limit', '64', '--filters', '4,2', '--d-filters', '2,4', '--batch-size', '16'],
   ...['--reference-size', '8', '--epochs', '1', '--eval-samples', '16', '--quiet', '--no-plots'],
 ];
-/** Each norm; vbn in both modes. */
+/**
+ * Each norm; vbn in both modes. Kernels 4 (the default), 5 and 3 with output strides 1 and 2:
+ * the transposed convolutions' 'same' padding is symmetric for some and not for others.
+ */
 const RUNS: Record<string, string[]> = {
   vbn: ['--norm', 'vbn'],
-  vbnReference: ['--norm', 'vbn', '--mode', 'reference'],
+  vbnReference: ['--norm', 'vbn', '--mode', 'reference', '--kernel-size', '5'],
   bn: ['--norm', 'bn'],
-  none: ['--norm', 'none'],
+  none: ['--norm', 'none', '--kernel-size', '3', '--output-stride', '2'],
 };
 const NAMES = Object.keys(RUNS);
 /** Latents as vbn gan draws them (54 normal entries, a one-hot code of 10): [Z, 64]. */
