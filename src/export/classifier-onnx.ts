@@ -4,7 +4,7 @@ import { convOut, spatialOf } from '../model/config.js';
 import type { ParamTensors, VbnNet } from '../model/net.js';
 import { virtualWeight } from '../vbn/normalize.js';
 import { disposeStatistics } from '../vbn/statistics.js';
-import { TO_NCHW, onnxKernel, onnxVector, tfPads } from './layers-onnx.js';
+import { TO_NCHW, onnxKernel, onnxTensor, tfPads } from './layers-onnx.js';
 import { freezeAffine, freezeStatistics, vbnRelu } from './norm-onnx.js';
 import { OnnxGraph } from './onnx-graph.js';
 
@@ -65,18 +65,9 @@ export function classifierToOnnx(
     });
     // [B, F, h, w] -> [B, F, 1, 1] -> [B, F]: per-plane means (see vbnRelu).
     const pooled = g.node('Flatten', [g.node('GlobalAveragePool', [x])], { axis: 1 }, 'pool');
-    const kernel = onnxVector(
-      g,
-      'dense/kernel',
-      params['dense/kernel'],
-      params['dense/kernel'].shape,
-    );
-    const logits = g.node(
-      'Gemm',
-      [pooled, kernel, onnxVector(g, 'dense/bias', params['dense/bias'])],
-      {},
-      'logits',
-    );
+    const kernel = onnxTensor(g, 'dense/kernel', params['dense/kernel']);
+    const bias = onnxTensor(g, 'dense/bias', params['dense/bias']);
+    const logits = g.node('Gemm', [pooled, kernel, bias], {}, 'logits');
     const [s0, s1, s2] = c.inputShape;
     return g.encode({
       graphName: 'vbn classifier',

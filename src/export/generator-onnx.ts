@@ -6,7 +6,7 @@ import type { ParamTensors } from '../model/net.js';
 import { virtualWeight } from '../vbn/normalize.js';
 import { disposeStatistics, type ReferenceStatistics } from '../vbn/statistics.js';
 import type { ExportInfo } from './classifier-onnx.js';
-import { TO_NCHW, TO_NHWC, convTransposeSame, onnxVector } from './layers-onnx.js';
+import { TO_NCHW, TO_NHWC, convTransposeSame, onnxTensor } from './layers-onnx.js';
 import { batchNormRelu, freezeAffine, freezeStatistics, vbnRelu } from './norm-onnx.js';
 import { OnnxGraph } from './onnx-graph.js';
 
@@ -49,13 +49,10 @@ export function generatorToOnnx(
     };
     const up = 2 ** upsamplings(c);
     let [h, w] = [c.outputShape[0] / up, c.outputShape[1] / up];
-    const denseKernel = params['dense/kernel'];
-    let dense = g.node('MatMul', [
-      'z',
-      onnxVector(g, 'dense/kernel', denseKernel, denseKernel.shape),
-    ]);
-    if (c.norm === 'none')
-      dense = g.node('Add', [dense, onnxVector(g, 'dense/bias', params['dense/bias'])]);
+    let dense = g.node('MatMul', ['z', onnxTensor(g, 'dense/kernel', params['dense/kernel'])]);
+    if (c.norm === 'none') {
+      dense = g.node('Add', [dense, onnxTensor(g, 'dense/bias', params['dense/bias'])]);
+    }
     // [B, h w f0] -> [B, h, w, f0] (TF.js' row-major order) -> NCHW.
     const shape = g.int64s('dense/shape', [-1, h, w, c.filters[0]]);
     let x = normRelu(

@@ -33,9 +33,9 @@ export function onnxKernel(g: OnnxGraph, name: string, kernel: tf.Tensor): strin
   return g.constant(name, values, [b, a, k0, k1]);
 }
 
-/** A vector `[C]` read from a tensor. */
-export function onnxVector(g: OnnxGraph, name: string, t: tf.Tensor, dims = [t.size]): string {
-  return g.constant(name, Float32Array.from(t.dataSync()), dims);
+/** A tensor's values as a float32 constant of its own shape (a bias `[C]`, a dense kernel `[F, K]`). */
+export function onnxTensor(g: OnnxGraph, name: string, t: tf.Tensor): string {
+  return g.constant(name, Float32Array.from(t.dataSync()), t.shape);
 }
 
 /**
@@ -56,7 +56,7 @@ export function convTransposeSame(
   const [ph, pw] = inSize.map((s) => tfPads(s * stride, k, stride, 'same'));
   const reach = (s: number, p: [number, number]) => stride * (s - 1) + k - p[0] - p[1];
   const inputs = [x, onnxKernel(g, `${name}/kernel`, kernel)];
-  if (bias) inputs.push(onnxVector(g, `${name}/bias`, bias));
+  if (bias) inputs.push(onnxTensor(g, `${name}/bias`, bias));
   return g.node('ConvTranspose', inputs, {
     kernel_shape: [k, k],
     strides: [stride, stride],
