@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename } from 'node:path';
 import { loadModel } from '../../cli/load-model.js';
 import { disposeGan, loadGan } from '../../gan/node/load-gan.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../../train/checkpoint.js';
@@ -34,6 +35,9 @@ function packageVersion(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
+/** The checkpoint folder's own name (ckpt-00000361, not the run's 'best' link nor a full path). */
+const checkpointName = (dir: string): string => basename(realpathSync(dir));
+
 /**
  * Exports a checkpoint to ONNX (opset 17, dynamic batch): a `vbn train` classifier
  * (`images` -> `logits`, see classifierToOnnx) or a `vbn gan` generator (`z` -> `images` in
@@ -53,7 +57,7 @@ export function exportOnnx(options: ExportOnnxOptions): ExportOnnxSummary {
     const gan = loadGan(options.checkpoint);
     try {
       const c = gan.generator.config;
-      info.metadata = { checkpoint: gan.dir, step: String(gan.meta.state.step) };
+      info.metadata = { checkpoint: checkpointName(gan.dir), step: String(gan.meta.state.step) };
       bytes = generatorToOnnx(gan.generator, gan.gParams, gan.referenceZ, info);
       summary = {
         kind,
@@ -69,7 +73,7 @@ export function exportOnnx(options: ExportOnnxOptions): ExportOnnxSummary {
     try {
       const c = model.net.config;
       info.metadata = {
-        checkpoint: model.dir,
+        checkpoint: checkpointName(model.dir),
         step: String(model.meta.state.step),
         classNames: JSON.stringify(model.meta.classNames),
       };
