@@ -31,6 +31,7 @@ const BROWSER_SAFE = [
   'src/train/optimizers.ts',
   'src/train/evaluate.ts',
   'src/data/dataset.ts',
+  'src/export/*.ts',
   'src/web/page/**',
   'test/browser/**',
 ];

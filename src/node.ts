@@ -31,3 +31,10 @@ export {
   fusedKernelsAvailable,
 } from './backend/fused-ops.js';
 export { nativeInfo } from './backend/native.js';
+export {
+  exportOnnx,
+  type ExportOnnxOptions,
+  type ExportOnnxSummary,
+} from './export/node/export-onnx.js';
+export { classifierToOnnx, type ExportInfo } from './export/classifier-onnx.js';
+export { generatorToOnnx } from './export/generator-onnx.js';

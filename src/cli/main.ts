@@ -16,6 +16,7 @@ function packageVersion(): string {
 import { ganCommand } from './gan.js';
 import { ganEvalCommand } from './gan-eval.js';
 import { ganSampleCommand } from './gan-sample.js';
+import { exportCommand } from './export.js';
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 bad input or usage, 130 interrupted). */
 export async function run(argv: string[]): Promise<number> {
@@ -47,7 +48,12 @@ export async function run(argv: string[]): Promise<number> {
   program.addCommand(evalCommand(ctx));
   for (const c of extraCommands(ctx)) program.addCommand(c);
   program.addCommand(webCommand(ctx));
-  for (const c of [ganCommand(ctx), ganEvalCommand(ctx), ganSampleCommand(ctx)]) {
+  for (const c of [
+    ganCommand(ctx),
+    ganEvalCommand(ctx),
+    ganSampleCommand(ctx),
+    exportCommand(ctx),
+  ]) {
     program.addCommand(c);
   }
   for (const c of program.commands) c.exitOverride();

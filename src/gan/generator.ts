@@ -3,6 +3,7 @@ import { VbnError } from '../errors.js';
 import { KERNELS, blockOps, type BlockOps, type Kernels } from '../model/block-ops.js';
 import type { ParamTensors, Params } from '../model/net.js';
 import { virtualWeight } from '../vbn/normalize.js';
+import type { ReferenceStatistics } from '../vbn/statistics.js';
 import { checkOneOf } from '../vbn/validate.js';
 import {
   resolveGeneratorConfig,
@@ -36,6 +37,12 @@ export interface Generator {
     z: tf.Tensor,
     options?: { kernels?: Kernels },
   ): tf.Tensor4D;
+  /**
+   * Norm 'vbn': each hidden block's statistics of `referenceZ` `[N, latentDim]` at these weights
+   * (what `apply` normalizes z's rows against); one entry per block. Dispose with
+   * disposeStatistics. Other norms have no reference: an error.
+   */
+  referenceStatistics(params: ParamTensors, referenceZ: tf.Tensor): ReferenceStatistics[];
 }
 
 function generatorShapes(c: ResolvedGeneratorConfig): Record<string, number[]> {
@@ -102,6 +109,7 @@ export function createGenerator(config: GeneratorConfig = {}): Generator {
     y: tf.Tensor4D,
     n: number,
     weights: number[],
+    collect?: ReferenceStatistics[],
   ): tf.Tensor4D => {
     if (c.norm === 'none') return tf.relu(y);
     const affine = {
@@ -109,7 +117,30 @@ export function createGenerator(config: GeneratorConfig = {}): Generator {
       beta: param(params, `norm${i}/beta`),
       epsilon: c.epsilon,
     };
-    return ops.layer(y, false, n, weights, affine).out;
+    const l = ops.layer(y, false, n, weights, affine);
+    collect?.push(l.stats);
+    return l.out;
+  };
+
+  /** The hidden blocks for every row of z `[R, latentDim]`: `[R, h, w, filters[last]]`. */
+  const hidden = (
+    params: ParamTensors,
+    ops: BlockOps,
+    z: tf.Tensor2D,
+    stats: number,
+    weights: number[],
+    collect?: ReferenceStatistics[],
+  ): tf.Tensor4D => {
+    let dense = tf.matMul(z, param(params, 'dense/kernel') as tf.Tensor2D);
+    if (c.norm === 'none') dense = tf.add(dense, param(params, 'dense/bias'));
+    const y0 = tf.reshape(dense, [-1, h0, w0, c.filters[0]]) as tf.Tensor4D;
+    let x = normRelu(params, ops, 0, y0, stats, weights, collect);
+    for (let i = 1; i < c.filters.length; i++) {
+      let y = upsample(x, param(params, `deconv${i}/kernel`) as tf.Tensor4D, 2);
+      if (c.norm === 'none') y = tf.add(y, param(params, `deconv${i}/bias`));
+      x = normRelu(params, ops, i, y, stats, weights, collect);
+    }
+    return x;
   };
 
   const forward = (params: ParamTensors, ops: BlockOps, z: tf.Tensor2D, n: number) => {
@@ -119,14 +150,7 @@ export function createGenerator(config: GeneratorConfig = {}): Generator {
         ? [...new Array<number>(n).fill(0), ...new Array<number>(b).fill(virtualWeight(c.mode, n))]
         : new Array<number>(z.shape[0]).fill(0);
     const stats = c.norm === 'vbn' ? n : z.shape[0];
-    let dense = tf.matMul(z, param(params, 'dense/kernel') as tf.Tensor2D);
-    if (c.norm === 'none') dense = tf.add(dense, param(params, 'dense/bias'));
-    let x = normRelu(params, ops, 0, tf.reshape(dense, [-1, h0, w0, c.filters[0]]), stats, weights);
-    for (let i = 1; i < c.filters.length; i++) {
-      let y = upsample(x, param(params, `deconv${i}/kernel`) as tf.Tensor4D, 2);
-      if (c.norm === 'none') y = tf.add(y, param(params, `deconv${i}/bias`));
-      x = normRelu(params, ops, i, y, stats, weights);
-    }
+    let x = hidden(params, ops, z, stats, weights);
     // The reference rows have given their statistics: the output layer needs only z's rows.
     if (n > 0) x = tf.slice(x, [n, 0, 0, 0], [b, -1, -1, -1]);
     const out = tf.add(
@@ -156,6 +180,21 @@ export function createGenerator(config: GeneratorConfig = {}): Generator {
         const n = (referenceZ as tf.Tensor).shape[0];
         return forward(params, ops, tf.concat([referenceZ as tf.Tensor2D, z as tf.Tensor2D], 0), n);
       });
+    },
+    referenceStatistics(params, referenceZ) {
+      const name = 'Generator.referenceStatistics';
+      if (c.norm !== 'vbn') {
+        throw new VbnError(`${name}: norm '${c.norm}' has no reference statistics (only 'vbn')`);
+      }
+      expectBatch(name, 'referenceZ', referenceZ, [c.latentDim]);
+      const n = referenceZ.shape[0];
+      // tidy keeps every tensor reachable from the returned objects.
+      return tf.tidy(() => {
+        const stats: ReferenceStatistics[] = [];
+        const ops = blockOps('auto');
+        hidden(params, ops, referenceZ as tf.Tensor2D, n, new Array<number>(n).fill(0), stats);
+        return stats as unknown as tf.TensorContainer;
+      }) as unknown as ReferenceStatistics[];
     },
   };
 }
