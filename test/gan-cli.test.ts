@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -8,12 +7,7 @@ import { loadData, useBackend } from 'vbn';
 import { readNpy } from '../src/data/npy.js';
 import { realBatch, trainGan } from '../src/gan/node/train-gan.js';
 import { tempDir } from './fixtures.js';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
-function vbn(args: string[], timeout = 120_000) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { vbn } from './run-cli.js';
 
 /** A tiny GAN: 64 MNIST images, batch 16 (4 steps per epoch), small networks. */
 const SMALL = {
@@ -127,8 +121,8 @@ describe('vbn gan: resume', () => {
 
 describe('vbn gan / gan-eval / gan-sample on the command line', () => {
   const out = join(tempDir(), 'run');
-  it('trains and writes the run folder', () => {
-    const r = vbn([
+  it('trains and writes the run folder', async () => {
+    const r = await vbn([
       'gan',
       ...SMALL_FLAGS,
       '--epochs',
@@ -158,8 +152,8 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(summary.steps).toBe(4);
   });
-  it('gan-eval prints the metrics as one JSON line', () => {
-    const r = vbn(['gan-eval', '--checkpoint', out, '--samples', '100', '--json']);
+  it('gan-eval prints the metrics as one JSON line', async () => {
+    const r = await vbn(['gan-eval', '--checkpoint', out, '--samples', '100', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
@@ -182,9 +176,11 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     expect(m.realClassifierScore).toBeGreaterThan(8);
     expect(m.batchIndependence).toBeLessThanOrEqual(1e-6);
   });
-  it('gan-sample writes [N, 28, 28, 1] float32 in [0, 1] as .npy, or a PNG grid', () => {
+  it('gan-sample writes [N, 28, 28, 1] float32 in [0, 1] as .npy, or a PNG grid', async () => {
     const npy = join(tempDir(), 's.npy');
-    expect(vbn(['gan-sample', '--checkpoint', out, '--count', '7', '--out', npy]).code).toBe(0);
+    expect(
+      (await vbn(['gan-sample', '--checkpoint', out, '--count', '7', '--out', npy])).code,
+    ).toBe(0);
     const a = readNpy(npy);
     expect(a.shape).toEqual([7, 28, 28, 1]);
     expect(a.dtype).toBe('f4');
@@ -192,10 +188,12 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
     expect(Math.min(...v)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...v)).toBeLessThanOrEqual(1);
     const png = join(tempDir(), 's.png');
-    expect(vbn(['gan-sample', '--checkpoint', out, '--count', '12', '--out', png]).code).toBe(0);
+    expect(
+      (await vbn(['gan-sample', '--checkpoint', out, '--count', '12', '--out', png])).code,
+    ).toBe(0);
     expect(PNG.sync.read(readFileSync(png)).height).toBe(2 * 30 + 2);
   });
-  it('--resume refuses a changed setting in one line and writes nothing', () => {
+  it('--resume refuses a changed setting in one line and writes nothing', async () => {
     const before = snapshot(out);
     const changes: [string[], RegExp][] = [
       [['--norm', 'bn'], /--norm bn would change the run, which has --norm vbn/],
@@ -217,15 +215,15 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
       [['--epochs', '0'], /--epochs/],
     ];
     for (const [flags, message] of changes) {
-      const r = vbn(['gan', '--resume', out, ...flags]);
+      const r = await vbn(['gan', '--resume', out, ...flags]);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);
     }
     expect(snapshot(out)).toEqual(before);
   });
-  it('--resume --epochs N trains on to N epochs in total; the same settings are accepted', () => {
-    const r = vbn(['gan', '--resume', out, ...SMALL_FLAGS, '--epochs', '2', '--json']);
+  it('--resume --epochs N trains on to N epochs in total; the same settings are accepted', async () => {
+    const r = await vbn(['gan', '--resume', out, ...SMALL_FLAGS, '--epochs', '2', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!).steps).toBe(8);
@@ -236,7 +234,7 @@ describe('vbn gan / gan-eval / gan-sample on the command line', () => {
       [1e-3 * 0.5, 5e-4 * 0.5],
       [1e-3 * 0.25, 5e-4 * 0.25],
     ]);
-    const again = vbn(['gan', '--resume', out, '--epochs', '1']);
+    const again = await vbn(['gan', '--resume', out, '--epochs', '1']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/--epochs 1: the run in .* has already completed 2 epochs/);
   });
@@ -303,10 +301,10 @@ describe('bad input: one line, exit 2, nothing written', () => {
     ],
   ];
   for (const [name, args, message] of cases) {
-    it(name, () => {
+    it(name, async () => {
       const dir = tempDir();
       const out = join(dir, 'out');
-      const r = vbn([...args, ...(args[0] === 'gan' ? ['--out', out] : [])]);
+      const r = await vbn([...args, ...(args[0] === 'gan' ? ['--out', out] : [])]);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(message);

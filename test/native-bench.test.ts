@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
 import { benchReport } from '../src/cli/bench.js';
 import { PASS_OF_KERNEL, profileStep } from '../src/cli/bench-profile.js';
 import { describeNative } from './native-suite.js';
-
-const BIN = join(import.meta.dirname, '..', 'bin', 'vbn.js');
+import { vbn } from './run-cli.js';
 
 /** Busy JavaScript for `ms` milliseconds (no kernel). */
 function spin(ms: number): void {
@@ -56,14 +53,14 @@ describeNative('vbn bench: FMA ceiling, % of it, per-pass profile', () => {
     for (const name of fused) expect(PASS_OF_KERNEL[name], name).toBe('vbn');
   });
 
-  it('--json --profile carries the ceiling, % of it, peak RSS and the passes; the text shows them', () => {
+  it('--json --profile carries the ceiling, % of it, peak RSS and the passes; the text shows them', async () => {
     const args = [
       ...['bench', '--image-size', '16', '--filters', '2,3', '--batch-size', '2'],
       ...['--reference-size', '2', '--steps', '1', '--backends', 'cpu,native', '--no-torch'],
       ...['--threads', '2', '--profile', '--json'],
     ];
-    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
-    expect(r.status, r.stderr).toBe(0);
+    const r = await vbn(args, 240_000);
+    expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const peak = s.machine.fmaCeiling;
     expect(peak.threads).toBe(2);
