@@ -93,9 +93,11 @@ class Adapter:
         except Exception as e:  # noqa: BLE001
             raise UserError(f"{what} raised {describe(e, self.file)}") from None
 
-    def finish(self, out):
+    def finish(self, out, check, batch):
         logits, activations = split(out)
-        return to_numpy(logits), {k: to_numpy(v) for k, v in activations.items()}
+        logits = to_numpy(logits)
+        check(logits, batch)
+        return logits, {k: to_numpy(v) for k, v in activations.items()}
 
 
 class Torch(Adapter):
@@ -109,12 +111,12 @@ class Torch(Adapter):
         if self.jit:
             raise UserError("JIT = True applies to tensorflow, tensorflow-v1 and jax, not torch")
 
-    def forward(self, params, reference, inputs):
+    def forward(self, params, reference, inputs, check):
         t = self.torch
         with t.no_grad():
             p = Guarded({k: t.from_numpy(v) for k, v in params.items()})
             out = self.user("apply", self.module.apply, p, t.from_numpy(reference), t.from_numpy(inputs))
-        return self.finish(out)
+        return self.finish(out, check, inputs.shape[0])
 
     def gradients(self, params, reference, inputs, labels, check):
         t = self.torch
@@ -148,10 +150,11 @@ class TensorFlow(Adapter):
 
         self.fn = tf.function(call, jit_compile=True) if self.jit else call
 
-    def forward(self, params, reference, inputs):
+    def forward(self, params, reference, inputs, check):
         tf = self.tf
         p = {k: tf.constant(v) for k, v in params.items()}
-        return self.finish(self.user("apply", self.fn, p, tf.constant(reference), tf.constant(inputs)))
+        out = self.user("apply", self.fn, p, tf.constant(reference), tf.constant(inputs))
+        return self.finish(out, check, inputs.shape[0])
 
     def gradients(self, params, reference, inputs, labels, check):
         tf = self.tf
@@ -185,13 +188,13 @@ class TensorFlowV1(Adapter):
         self.compiler = "XLA" if self.jit else ""
         self.graphs = {}
 
-    def graph(self, params, reference, inputs):
+    def graph(self, params, reference, inputs, check):
         key = (reference.shape, inputs.shape)
         if key not in self.graphs:
-            self.graphs[key] = self.make_graph(params, reference.shape, inputs.shape)
+            self.graphs[key] = self.make_graph(params, reference.shape, inputs.shape, check)
         return self.graphs[key]
 
-    def make_graph(self, params, ref_shape, in_shape):
+    def make_graph(self, params, ref_shape, in_shape, check):
         tf = self.tf
         v1 = tf.compat.v1
         g = tf.Graph()
@@ -206,6 +209,9 @@ class TensorFlowV1(Adapter):
             inputs = v1.placeholder(tf.float32, in_shape, name="inputs")
             out = self.user("build", self.module.build, Guarded(variables), reference, inputs)
             logits, activations = split(out)
+            if not isinstance(logits, tf.Tensor):
+                raise UserError(f"build returned {type(logits).__name__}, not a logits tensor")
+            check(logits, in_shape[0])
             labels = v1.placeholder(tf.int32, [in_shape[0]])
             loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
             wrt = [variables[n] for n in self.names] + [reference]
@@ -230,8 +236,8 @@ class TensorFlowV1(Adapter):
         values = [params[n] for n in self.names] + [reference]
         gr["session"].run(gr["assign"], feed_dict=dict(zip(gr["placeholders"], values)))
 
-    def forward(self, params, reference, inputs):
-        gr = self.graph(params, reference, inputs)
+    def forward(self, params, reference, inputs, check):
+        gr = self.graph(params, reference, inputs, check)
         self.load(gr, params, reference)
         logits, acts = self.user(
             "build", gr["session"].run, [gr["logits"], gr["activations"]], {gr["inputs"]: inputs}
@@ -239,7 +245,7 @@ class TensorFlowV1(Adapter):
         return np.asarray(logits), {k: np.asarray(v) for k, v in acts.items()}
 
     def gradients(self, params, reference, inputs, labels, check):
-        gr = self.graph(params, reference, inputs)
+        gr = self.graph(params, reference, inputs, check)
         self.load(gr, params, reference)
         logits, grads = self.user(
             "build", gr["session"].run, [gr["logits"], gr["grads"]], {gr["inputs"]: inputs, gr["labels"]: labels}
@@ -265,8 +271,8 @@ class Jax(Adapter):
 
         self.fn = jax.jit(call) if self.jit else call
 
-    def forward(self, params, reference, inputs):
-        return self.finish(self.user("apply", self.fn, params, reference, inputs))
+    def forward(self, params, reference, inputs, check):
+        return self.finish(self.user("apply", self.fn, params, reference, inputs), check, inputs.shape[0])
 
     def gradients(self, params, reference, inputs, labels, check):
         jax = self.jax
@@ -292,12 +298,13 @@ class Numpy(Adapter):
     def setup(self):
         self.version = np.__version__
 
-    def forward(self, params, reference, inputs):
-        return self.finish(self.user("apply", self.module.apply, Guarded(params), reference, inputs))
+    def forward(self, params, reference, inputs, check):
+        out = self.user("apply", self.module.apply, Guarded(params), reference, inputs)
+        return self.finish(out, check, inputs.shape[0])
 
     def gradients(self, params, reference, inputs, labels, check):
-        logits, _ = self.finish(self.user("apply", self.module.apply, Guarded(params), reference, inputs))
-        check(logits, inputs.shape[0])
+        out = self.user("apply", self.module.apply, Guarded(params), reference, inputs)
+        logits, _ = self.finish(out, check, inputs.shape[0])
         dlogits = cross_entropy_grad(logits, labels)
         grads = self.user("vjp", self.module.vjp, Guarded(params), reference, inputs, dlogits)
         if not isinstance(grads, dict):

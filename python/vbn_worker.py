@@ -151,18 +151,25 @@ class Session:
         inputs = self.layout.image_in(decode(req["inputs"]))
         return params, reference, inputs
 
-    def _check_logits(self, logits, batch):
-        if tuple(logits.shape) != (batch, self.classes):
-            shape = ",".join(str(d) for d in logits.shape)
-            raise UserError(
-                f"{self.adapter.entry} returned logits of shape [{shape}] but expected [{batch},{self.classes}] "
-                "(one row per input, one column per class)"
+    def _check_logits(self, logits, batch, n):
+        if tuple(logits.shape) == (batch, self.classes):
+            return
+        shape = ",".join(str(d) for d in logits.shape)
+        hint = ""
+        if len(logits.shape) == 2 and logits.shape[0] == (n + batch) // 2 != batch:
+            hint = (
+                f"; {logits.shape[0]} = (N + B) // 2 with reference N = {n} and batch B = {batch}: the implementation "
+                "splits [reference; inputs] at shape[0] // 2, which is right only when B = N "
+                "(split at the reference size N instead)"
             )
+        raise UserError(f"returned logits of shape [{shape}] but expected [{batch},{self.classes}]{hint}")
 
     def forward(self, req):
         params, reference, inputs = self._inputs(req)
-        logits, activations = self.adapter.forward(params, reference, inputs)
-        self._check_logits(logits, inputs.shape[0])
+        n = reference.shape[0]
+        logits, activations = self.adapter.forward(
+            params, reference, inputs, lambda z, b: self._check_logits(z, b, n)
+        )
         reply = {"logits": encode(logits)}
         if req.get("activations"):
             reply["activations"] = {k: encode(self.layout.activation_out(v)) for k, v in activations.items()}
@@ -171,7 +178,10 @@ class Session:
     def gradients(self, req):
         params, reference, inputs = self._inputs(req)
         labels = np.asarray(req["labels"], dtype=np.int32)
-        logits, grads = self.adapter.gradients(params, reference, inputs, labels, self._check_logits)
+        n = reference.shape[0]
+        logits, grads = self.adapter.gradients(
+            params, reference, inputs, labels, lambda z, b: self._check_logits(z, b, n)
+        )
         out = {}
         for name, g in grads.items():
             if g is None:

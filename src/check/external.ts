@@ -65,6 +65,7 @@ export function checkReturned(
   what: string,
   a: WireArray | undefined,
   expected: readonly number[],
+  hint = '',
 ): Values {
   if (a === undefined) throw new VbnError(`${owner}: returned no ${what}`);
   if (a.dtype !== 'float32') {
@@ -72,7 +73,7 @@ export function checkReturned(
   }
   if (shapeString(a.shape) !== shapeString(expected) || a.values.length !== size(expected)) {
     throw new VbnError(
-      `${owner}: returned ${what} of shape ${shapeString(a.shape)} but expected ${shapeString(expected)}`,
+      `${owner}: returned ${what} of shape ${shapeString(a.shape)} but expected ${shapeString(expected)}${hint}`,
     );
   }
   let bad = 0;
@@ -83,4 +84,13 @@ export function checkReturned(
     );
   }
   return { shape: [...a.shape], values: Float32Array.from(a.values) };
+}
+
+/**
+ * Why logits can have the wrong number of rows: the seed's `shape[0] // 2` split of
+ * [reference; inputs] gives (N + B) // 2 rows, which is B only when B = N.
+ */
+export function splitHint(rows: number, n: number, b: number): string {
+  if (rows === b || rows !== Math.floor((n + b) / 2)) return '';
+  return `; ${rows} = (N + B) // 2 with reference N = ${n} and batch B = ${b}: the implementation splits [reference; inputs] at shape[0] // 2, which is right only when B = N (split at the reference size N instead)`;
 }

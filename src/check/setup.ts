@@ -132,14 +132,15 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
     if (file.endsWith('.py')) return startExternal(pythonSpec(file, timeout, s.python), net);
     return loadImplementation(file, net);
   };
-  const a = (await load(s.a, s.aCmd)) ?? builtinImplementation(net, 'concat');
-  let b: AnyImplementation;
-  try {
-    b = (await load(s.b, s.bCmd)) ?? builtinImplementation(net, 'two-pass');
-  } catch (e) {
-    if (isExternal(a)) await a.close();
-    throw e;
+  // Both workers start at once (a framework's start-up takes seconds); neither outlives a failure.
+  const [ra, rb] = await Promise.allSettled([load(s.a, s.aCmd), load(s.b, s.bCmd)]);
+  if (ra.status === 'rejected' || rb.status === 'rejected') {
+    for (const r of [ra, rb])
+      if (r.status === 'fulfilled' && r.value && isExternal(r.value)) await r.value.close();
+    throw ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason;
   }
+  const a = ra.value ?? builtinImplementation(net, 'concat');
+  const b = rb.value ?? builtinImplementation(net, 'two-pass');
   return {
     net,
     a,

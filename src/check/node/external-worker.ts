@@ -2,6 +2,7 @@ import type { VbnNet } from '../../model/net.js';
 import { VbnError } from '../../errors.js';
 import {
   checkReturned,
+  splitHint,
   type ExternalImplementation,
   type Values,
   type WireArray,
@@ -56,7 +57,12 @@ export async function startExternal(
     reference: encodeArray(reference.shape, reference.values),
     inputs: encodeArray(inputs.shape, inputs.values),
   });
-  const logitsShape = (inputs: Values) => [inputs.shape[0], c.numClasses];
+  const logits = (r: Record<string, unknown>, reference: Values, inputs: Values) => {
+    const a = decodeArray(owner, 'logits', r.logits);
+    const [n, b] = [reference.shape[0], inputs.shape[0]];
+    const hint = a ? splitHint(a.shape[0], n, b) : '';
+    return checkReturned(owner, 'logits', a, [b, c.numClasses], hint);
+  };
   return {
     name: owner,
     runtime: runtime || 'unknown runtime',
@@ -65,15 +71,9 @@ export async function startExternal(
         ...body(params, reference, inputs),
         activations,
       });
-      const logits = checkReturned(
-        owner,
-        'logits',
-        decodeArray(owner, 'logits', r.logits),
-        logitsShape(inputs),
-      );
       const acts = decodeMap(owner, 'activations', r.activations);
       return {
-        logits,
+        logits: logits(r, reference, inputs),
         activations: Object.fromEntries(
           Object.entries(acts).map(([k, a]) => [k, activation(owner, k, a)]),
         ),
@@ -84,12 +84,6 @@ export async function startExternal(
         ...body(params, reference, inputs),
         labels: Array.from(labels),
       });
-      const logits = checkReturned(
-        owner,
-        'logits',
-        decodeArray(owner, 'logits', r.logits),
-        logitsShape(inputs),
-      );
       const g = decodeMap(owner, 'gradients', r.gradients);
       const grads: Record<string, Values> = {};
       for (const n of net.parameterNames) {
@@ -101,7 +95,7 @@ export async function startExternal(
         g.reference,
         reference.shape,
       );
-      return { logits, grads };
+      return { logits: logits(r, reference, inputs), grads };
     },
     close: () => worker.close(),
   };
