@@ -11,6 +11,7 @@ import {
 } from './evaluate.js';
 import { finiteDifferences, float64Run, type CheckData, type ParamValues } from './float64.js';
 import { nhwcToNchw, toChannelsLast } from './layout.js';
+import { probeVariants } from './variants.js';
 
 /** Default tolerances; the README explains each. */
 export const CHECK_TOLERANCES = {
@@ -267,6 +268,12 @@ export async function runCheck(o: CheckOptions): Promise<CheckReport> {
   if (agreesWith64[0] !== agreesWith64[1]) {
     const [good, bad] = agreesWith64[0] ? [o.a, o.b] : [o.b, o.a];
     divergence.push(`${good.name} agrees with the float64 network; ${bad.name} does not`);
+  }
+  for (const [s, impl] of sides.entries()) {
+    if (agreesWith64[s]) continue;
+    const data = toChannelsLast(o.net, o.data);
+    const hint = probeVariants(o.net.config, names, o.params, data, kept[base][s], rel);
+    if (hint) divergence.push(`${impl.name}: ${hint}`);
   }
   if (rows.some((r) => r.check === 'logits' && !r.ok)) {
     const suspect = agreesWith64[0] === agreesWith64[1] ? null : agreesWith64[0] ? o.b : o.a;
