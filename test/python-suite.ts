@@ -16,7 +16,8 @@ function problem(): string | null {
     encoding: 'utf8',
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
   });
-  if (r.status !== 0) return `the environment lacks a framework: ${r.stderr.trim().split('\n').pop()}`;
+  if (r.status !== 0)
+    return `the environment lacks a framework: ${r.stderr.trim().split('\n').pop()}`;
   return null;
 }
 
