@@ -3,7 +3,6 @@ import { beforeAll, expect, it } from 'vitest';
 import {
   availableBackends,
   closeCheck,
-  formatReport,
   prepareCheck,
   runCheck,
   type CheckReport,
