@@ -7,10 +7,10 @@ import { BIN, vbn, type CliResult } from './run-cli.js';
 
 const fixture = (name: string) => join(PY_FIXTURES, `${name}.py`);
 
-/** Processes whose command line mentions `path` (workers of that file). */
+/** Python workers running `path` (vbn's own command line names the file, but not the worker). */
 function processesOf(path: string): string[] {
   const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
-  return ps.split('\n').filter((l) => l.includes(path) && !l.includes('ps -eo'));
+  return ps.split('\n').filter((l) => l.includes(path) && l.includes('vbn_worker.py'));
 }
 
 /** Exit 2, one line on stderr (no stack), nothing on stdout, no worker of the file left. */

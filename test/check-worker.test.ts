@@ -1,6 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { vbn } from './run-cli.js';
+import { BIN, vbn } from './run-cli.js';
 
 const WORKER = `node ${join(import.meta.dirname, 'fixtures', 'node-worker.mjs')}`;
 const run = (args: string[]) => vbn(['check', '--backends', 'cpu', '--steps', '2', ...args]);
@@ -46,4 +47,32 @@ describe('vbn check --a-cmd / --b-cmd: a worker in any language (here JavaScript
       /^vbn: --a and --a-cmd: give one implementation A, not both$/,
     );
   });
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`${signal} while a worker works: exit 130 and the worker (and what it started) is gone`, async () => {
+      const seconds = signal === 'SIGINT' ? 6371 : 6372;
+      const marker = `sleep ${seconds}`; // the worker's command line, not vbn's (which has $((...)))
+      const child = spawn(
+        process.execPath,
+        [BIN, 'check', '--a-cmd', `sleep $((${seconds})); true`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      for (let i = 0; i < 200 && running(marker).length === 0; i++) await sleep(100);
+      expect(running(marker).length).toBeGreaterThan(0);
+      child.kill(signal);
+      expect(await exited).toBe(130);
+      expect(running(marker)).toEqual([]);
+    });
+  }
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Processes whose command line contains `text`. */
+function running(text: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
+  return ps.split('\n').filter((l) => l.includes(text) && !l.includes('ps -eo'));
+}
