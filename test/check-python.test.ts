@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import {
@@ -94,6 +95,15 @@ describePython('vbn check on Python implementations', () => {
       network: { dataFormat: 'channelsFirst', inputShape: [1, 12, 12] },
     });
     expect(failing(first)).toEqual([]);
+  });
+
+  it('leaves no tensor behind (a Python file against the built-in, with a failing check and its probes)', async () => {
+    await check({ a: example('numpy_vjp.py') }); // backends and workers warmed up
+    const before = tf.memory().numTensors;
+    const ok = await check({ a: example('numpy_vjp.py') });
+    const bad = await check({ a: fixture('torch_half_slice') });
+    expect([ok.ok, bad.ok]).toEqual([true, false]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('planted: statistics from the inputs in block 0 are localized to block0', async () => {

@@ -46,7 +46,9 @@ function evaluateTfjs(
   data: CheckData,
 ): Evaluation {
   const vars = variables(params);
-  const reference = tf.variable(tf.tensor(data.reference.values, data.reference.shape), true);
+  const reference = tf.tidy(() =>
+    tf.variable(tf.tensor(data.reference.values, data.reference.shape), true),
+  );
   const inputs = tf.tensor(data.inputs.values, data.inputs.shape);
   const labels = tf.tensor1d(data.labels, 'int32');
   const record: Record<string, tf.Tensor> = {};
