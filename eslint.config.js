@@ -21,6 +21,11 @@ const BROWSER_SAFE = [
   'src/check/run.ts',
   'src/check/report.ts',
   'src/check/builtin.ts',
+  'src/check/evaluate.ts',
+  'src/check/external.ts',
+  'src/check/divergence.ts',
+  'src/check/layout.ts',
+  'src/check/variants.ts',
   'src/backend/choose.ts',
   'src/backend/select-browser.ts',
   'src/backend/gradients.ts',
@@ -54,6 +59,7 @@ const NODE_ONLY = [
   '**/train/plot.js',
   '**/check/implementation.js',
   '**/check/setup.js',
+  '**/check/node/*',
   '**/index.js',
   '**/node.js',
   '**/cli/*',
@@ -69,7 +75,7 @@ const NODE_ONLY = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'runs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/build/**', 'runs/**', '.venv/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -21,7 +21,7 @@ export {
 } from './train/train.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
 export { readCheckpoint, resolveCheckpointDir } from './train/checkpoint.js';
-export { prepareCheck, type CheckSetup } from './check/setup.js';
+export { prepareCheck, closeCheck, type CheckSetup } from './check/setup.js';
 export { loadImplementation } from './check/implementation.js';
 export {
   vbnStatsOp,

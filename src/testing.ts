@@ -23,4 +23,6 @@ export {
 } from './check/run.js';
 export { formatReport, reportJson } from './check/report.js';
 export { builtinImplementation, type Implementation } from './check/builtin.js';
+export type { ExternalImplementation } from './check/external.js';
+export type { AnyImplementation } from './check/evaluate.js';
 export { generator64, conv2dTranspose64, dense64, tanh64 } from './oracle/generator64.js';

@@ -55,11 +55,19 @@ describe('vbn check', () => {
     const r = await check('half-slice');
     expect(failing(r)).toContain('logits');
     expect(r.divergence.join('\n')).toMatch(/part at block0/);
+    expect(r.divergence.join('\n')).toMatch(
+      /with batch = reference size \(8\) the logits agree, with batch 5 they do not: .*half-slice.mjs splits \[reference; inputs\] at the wrong row/,
+    );
   });
 
-  it('with batch = reference size the half slice hides from logits and gradients; the finite-difference instance (B != N) still catches it', async () => {
+  it('with batch = reference size the half slice is right, and every check passes (the finite-difference instance keeps B = N)', async () => {
     const r = await check('half-slice', { batchSize: 8, referenceSize: 8 });
-    expect(failing(r)).toEqual(['finite differences']);
+    expect(failing(r)).toEqual([]);
+  });
+
+  it('compares the gradient w.r.t. the reference: a reference cut from the graph fails that row and the float64 gradients, nothing else', async () => {
+    const r = await check('reference-detached');
+    expect(failing(r)).toEqual(['gradient reference', 'float64: gradients']);
   });
 
   it('catches gradients stopped at the reference statistics: logits agree, gradients do not', async () => {
@@ -79,6 +87,23 @@ describe('vbn check', () => {
     expect(fetch.find((x) => x.compared.includes('fetch-variant'))!.ok).toBe(false);
     expect(r.divergence.join('\n')).toMatch(
       /fetch-variant.mjs gives different logits when gradients are computed in the same call/,
+    );
+  });
+
+  it('fetch invariance is bitwise: logits 1 ulp larger only while gradients are recorded fail it', async () => {
+    const r = await check('fetch-ulp');
+    const row = r.rows.find(
+      (x) => x.check === 'fetch invariance' && x.compared.includes('fetch-ulp'),
+    )!;
+    expect(row.ok).toBe(false);
+    expect(row.tolerance).toEqual({ bitwise: true });
+    expect(row.relNorm).toBeGreaterThan(0);
+    expect(row.relNorm).toBeLessThan(1e-6); // far inside any relative tolerance: only bitwise sees it
+    expect(formatReport(r)).toMatch(
+      /fetch invariance +\S*fetch-ulp.mjs: logits alone vs with gradients +cpu +\d+ values differ +bitwise +FAIL/,
+    );
+    expect(r.divergence.join('\n')).toMatch(
+      /fetch-ulp.mjs gives different logits when gradients are computed/,
     );
   });
 

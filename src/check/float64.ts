@@ -21,14 +21,21 @@ export function float64Run(
   config: ResolvedNetConfig,
   params: Record<string, ParamValues>,
   data: CheckData,
-): { logits: Float64Array; loss: number; grads: Record<string, Float64Array> } {
+): {
+  logits: Float64Array;
+  loss: number;
+  grads: Record<string, Float64Array>;
+  /** Loss gradient w.r.t. the reference, channels last like `data`. */
+  referenceGrad: Float64Array;
+} {
   const t = new Tape();
   const p = paramLeaves(t, params);
+  const reference = leaves(t, data.reference.shape, data.reference.values);
   const logits = vbnNet64(
     t,
     config,
     p,
-    leaves(t, data.reference.shape, data.reference.values),
+    reference,
     leaves(t, data.inputs.shape, data.inputs.values),
   );
   const loss = softmaxCrossEntropy64(t, logits, data.labels);
@@ -36,7 +43,8 @@ export function float64Run(
   const grads = Object.fromEntries(
     Object.entries(p).map(([n, v]) => [n, Float64Array.from(v.ids, (id) => g[id])]),
   );
-  return { logits: valuesOf(t, logits), loss: t.value(loss), grads };
+  const referenceGrad = Float64Array.from(reference.ids, (id) => g[id]);
+  return { logits: valuesOf(t, logits), loss: t.value(loss), grads, referenceGrad };
 }
 
 /** Float64 loss alone (for finite differences). */

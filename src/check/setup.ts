@@ -5,7 +5,10 @@ import type { VbnNetConfig } from '../model/config.js';
 import { createVbnNet, type VbnNet } from '../model/net.js';
 import { Random } from '../util/random.js';
 import type { CheckData, ParamValues } from './float64.js';
+import { isExternal, type AnyImplementation } from './evaluate.js';
 import { builtinImplementation, loadImplementation } from './implementation.js';
+import { startExternal } from './node/external-worker.js';
+import { DEFAULT_WORKER_TIMEOUT, commandSpec, pythonSpec } from './node/python.js';
 import type { CheckOptions } from './run.js';
 
 export interface CheckSetup {
@@ -13,9 +16,19 @@ export interface CheckSetup {
   network?: Partial<VbnNetConfig>;
   /** Trained weights and reference instead of a fresh network. */
   model?: { net: VbnNet; params: Record<string, tf.Tensor>; reference: tf.Tensor };
-  /** Module files for implementation A and B; default the built-in 'concat' and 'two-pass'. */
+  /**
+   * Implementation A and B: a module (.mjs/.js) or a Python file (.py, run by a worker); default
+   * the built-in 'concat' and 'two-pass'.
+   */
   a?: string;
   b?: string;
+  /** A shell command starting a worker that speaks docs/check-protocol.md, instead of a file. */
+  aCmd?: string;
+  bCmd?: string;
+  /** Python interpreter for .py files (default: $VBN_PYTHON, the project's .venv, python3). */
+  python?: string;
+  /** Seconds each request to a worker may take. Default 300. */
+  workerTimeout?: number;
   /** Backends; default every available one. cpu, when listed, is the reference. */
   backends?: BackendName[];
   /** Reference size N. Default 8. */
@@ -108,16 +121,26 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
   const batch = s.batchSize ?? CHECK_DEFAULTS.batchSize;
   const shape = net.config.inputShape;
   const data = makeData(shape, reference, referenceSize, batch, net.config.numClasses, rng);
-  const smallData = makeData(
-    shape,
-    null,
-    Math.min(3, referenceSize),
-    Math.min(2, batch),
-    net.config.numClasses,
-    rng,
-  );
-  const a = s.a ? await loadImplementation(s.a, net) : builtinImplementation(net, 'concat');
-  const b = s.b ? await loadImplementation(s.b, net) : builtinImplementation(net, 'two-pass');
+  // The finite-difference instance keeps B = N when the check has B = N, and B != N otherwise.
+  const smallN = Math.min(3, referenceSize);
+  const smallB = batch === referenceSize ? smallN : Math.min(2, batch);
+  const smallData = makeData(shape, null, smallN, smallB, net.config.numClasses, rng);
+  const timeout = s.workerTimeout ?? DEFAULT_WORKER_TIMEOUT;
+  const load = async (file?: string, cmd?: string): Promise<AnyImplementation | null> => {
+    if (cmd !== undefined) return startExternal(commandSpec(cmd, timeout), net);
+    if (file === undefined) return null;
+    if (file.endsWith('.py')) return startExternal(pythonSpec(file, timeout, s.python), net);
+    return loadImplementation(file, net);
+  };
+  // Both workers start at once (a framework's start-up takes seconds); neither outlives a failure.
+  const [ra, rb] = await Promise.allSettled([load(s.a, s.aCmd), load(s.b, s.bCmd)]);
+  if (ra.status === 'rejected' || rb.status === 'rejected') {
+    for (const r of [ra, rb])
+      if (r.status === 'fulfilled' && r.value && isExternal(r.value)) await r.value.close();
+    throw ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason;
+  }
+  const a = ra.value ?? builtinImplementation(net, 'concat');
+  const b = rb.value ?? builtinImplementation(net, 'two-pass');
   return {
     net,
     a,
@@ -132,4 +155,9 @@ export async function prepareCheck(s: CheckSetup): Promise<CheckOptions> {
     tolerance: s.tolerance,
     seed,
   };
+}
+
+/** Stops the workers of a prepared check's external implementations. */
+export async function closeCheck(o: Pick<CheckOptions, 'a' | 'b'>): Promise<void> {
+  for (const impl of [o.a, o.b]) if (isExternal(impl)) await impl.close();
 }

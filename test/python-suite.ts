@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'vitest';
+
+export const ROOT = join(import.meta.dirname, '..');
+/** The project's Python environment (scripts/setup-python.sh). */
+export const VENV_PYTHON = join(ROOT, '.venv', 'bin', 'python');
+export const EXAMPLES = join(ROOT, 'examples');
+export const PY_FIXTURES = join(import.meta.dirname, 'fixtures', 'py');
+
+/** Why the frameworks cannot be used here, or null when they can. */
+function problem(): string | null {
+  if (!existsSync(VENV_PYTHON)) return `no ${VENV_PYTHON} (run scripts/setup-python.sh)`;
+  const r = spawnSync(VENV_PYTHON, ['-c', 'import numpy, torch, tensorflow, jax'], {
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+  });
+  if (r.status !== 0)
+    return `the environment lacks a framework: ${r.stderr.trim().split('\n').pop()}`;
+  return null;
+}
+
+export const PYTHON_PROBLEM = problem();
+
+/**
+ * Suites that run Python implementations need the project's environment with numpy, torch,
+ * tensorflow and jax. Without it they skip with one line, unless VBN_REQUIRE_PYTHON=1 (CI sets it):
+ * then the missing environment fails the run with the reason.
+ */
+export function describePython(name: string, body: () => void): void {
+  if (PYTHON_PROBLEM === null) {
+    describe(name, body);
+  } else if (process.env.VBN_REQUIRE_PYTHON === '1') {
+    describe(name, () => {
+      it('needs the Python environment (VBN_REQUIRE_PYTHON=1)', () => {
+        throw new Error(`the Python environment is unavailable: ${PYTHON_PROBLEM}`);
+      });
+    });
+  } else {
+    console.log(`skipping ${name}: ${PYTHON_PROBLEM}`);
+    describe.skip(name, body);
+  }
+}
