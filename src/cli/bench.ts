@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { pythonInterpreter } from '../check/node/python.js';
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { formatTable } from '../util/table.js';
@@ -106,10 +107,19 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
   };
 }
 
-function torchPython(): string | null {
-  for (const py of ['python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
+/**
+ * The first interpreter that imports torch: the project's environment (PyTorch 2, set up by
+ * `npm test`), else python3 (Debian's python3-torch is 1.13, an outdated peer: said so).
+ */
+function torchPython(): { path: string; version: string } | null {
+  const venv = pythonInterpreter();
+  const candidates = venv.from === 'the project environment' ? [venv.path] : [];
+  for (const py of [...candidates, 'python3', '/usr/bin/python3']) {
+    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    if (r.status === 0) return { path: py, version: r.stdout.trim() };
   }
   return null;
 }
@@ -258,9 +268,11 @@ export function benchCommand(ctx: CliContext): Command {
     if (flags.torch && !py)
       ctx.note('PyTorch not found (python3 -c "import torch" fails): no comparison');
     if (py) {
-      if (!flags.json) ctx.note(`timing PyTorch (${threads} threads)...`);
+      const old = Number(py.version.split('.')[0]) < 2 ? ': PyTorch 1.x, an outdated peer' : '';
+      if (!flags.json)
+        ctx.note(`timing PyTorch ${py.version} from ${py.path}${old} (${threads} threads)...`);
       torch = runIsolated(
-        py,
+        py.path,
         [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })],
         env,
         flags.timeout as number,
@@ -280,6 +292,7 @@ export function benchCommand(ctx: CliContext): Command {
       config: { ...cfg, threads, convGflopPerStep: flops / 1e9 },
       results: rows,
       machine: { cores: availableParallelism(), node: process.version, fmaCeiling: ceiling },
+      torch: py ? { version: py.version, python: py.path } : null,
     };
     if (flags.json) ctx.out(JSON.stringify(summary));
     else for (const line of benchReport(summary)) ctx.out(line);
@@ -298,6 +311,8 @@ interface BenchSummary {
   config: BenchConfig & { threads: number; convGflopPerStep: number };
   results: BenchRow[];
   machine: { cores: number; node: string; fmaCeiling: FmaCeiling | null };
+  /** The PyTorch compared against (version and interpreter), or null. */
+  torch?: { version: string; python: string } | null;
 }
 
 const fmt = (v: number | null | undefined, d = 2) =>
