@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REQUIREMENTS="numpy torch tensorflow-cpu==2.21.0 jax[cpu] onnx onnxruntime"
+# Pinned, so that a clean clone tests against the same peers (torch's CPU build: 2.13.0+cpu).
+REQUIREMENTS="numpy==2.4.6 torch==2.13.0 tensorflow-cpu==2.21.0 jax[cpu]==0.10.2 onnx==1.23.1 onnxruntime==1.30.0"
 VENV=.venv
 STAMP=$VENV/.vbn-requirements
 

@@ -33,12 +33,13 @@ describePython('vbn check on Python implementations', () => {
     backends = (await availableBackends()).includes('native') ? ['cpu', 'native'] : ['cpu'];
   });
 
-  const runtimes: Record<string, string> = {
-    'torch_concat.py': 'torch 2.13.0 cpu',
-    'torch_two_pass.py': 'torch 2.13.0 cpu',
-    'tf2_xla.py': 'tensorflow 2.21.0 cpu XLA',
-    'jax_two_pass.py': 'jax 0.10.2 cpu',
-    'numpy_vjp.py': 'numpy 2.4.6 cpu',
+  // Framework, version (pinned in scripts/setup-python.sh), device, and XLA where it is on.
+  const runtimes: Record<string, RegExp> = {
+    'torch_concat.py': /^torch 2\.\d+\.\d+\S* cpu$/,
+    'torch_two_pass.py': /^torch 2\.\d+\.\d+\S* cpu$/,
+    'tf2_xla.py': /^tensorflow 2\.\d+\.\d+ cpu XLA$/,
+    'jax_two_pass.py': /^jax \d+\.\d+\.\d+ cpu$/,
+    'numpy_vjp.py': /^numpy \d+\.\d+\.\d+ cpu$/,
   };
   for (const file of [
     'torch_concat.py',
@@ -51,7 +52,8 @@ describePython('vbn check on Python implementations', () => {
       const r = await check({ a: example(file), backends, steps: file.startsWith('jax') ? 1 : 3 });
       expect(failing(r)).toEqual([]);
       const own = r.rows.filter((x) => x.compared.startsWith(example(file) + ':'));
-      expect(own.map((x) => x.backend)).toEqual(own.map(() => runtimes[file]));
+      expect(own.length).toBeGreaterThan(0);
+      for (const x of own) expect(x.backend).toMatch(runtimes[file]);
       const kinds = new Set(r.rows.map((x) => x.check));
       for (const k of [
         'logits',
@@ -159,7 +161,7 @@ describePython('vbn check on Python implementations', () => {
     expect(failing(r)).toEqual(['fetch invariance']);
     const row = r.rows.find((x) => x.check === 'fetch invariance' && !x.ok)!;
     expect(row.tolerance).toEqual({ bitwise: true });
-    expect(row.backend).toBe('torch 2.13.0 cpu');
+    expect(row.backend).toMatch(/^torch 2\.\d+\.\d+\S* cpu$/);
     expect(row.relNorm).toBeLessThan(1e-6);
   });
 

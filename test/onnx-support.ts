@@ -1,23 +1,26 @@
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readNpy } from '../src/data/npy.js';
+import { PYTHON_PROBLEM, VENV_PYTHON } from './python-suite.js';
 
-const ROOT = join(import.meta.dirname, '..');
 /** The project's Python environment (scripts/setup-python.sh): numpy, onnx, onnxruntime. */
-export const PYTHON = join(ROOT, '.venv', 'bin', 'python');
+export const PYTHON = VENV_PYTHON;
 const RUNNER = join(import.meta.dirname, 'fixtures', 'onnx-run.py');
 
 /**
- * Whether the onnxruntime suites run: they need the project's Python environment. With
- * VBN_REQUIRE_PYTHON=1 (CI) a missing environment fails them instead of skipping them.
+ * Whether the onnxruntime suites run: they need the project's Python environment with its
+ * packages (test/python-suite.ts probes them). With VBN_REQUIRE_PYTHON=1 (CI) a missing
+ * environment fails them instead of skipping them.
  */
 export function pythonSuiteEnabled(): boolean {
-  if (existsSync(PYTHON)) return true;
+  if (PYTHON_PROBLEM === null) return true;
   if (process.env.VBN_REQUIRE_PYTHON === '1') {
-    throw new Error(`VBN_REQUIRE_PYTHON=1 but ${PYTHON} is missing (run scripts/setup-python.sh)`);
+    throw new Error(
+      `VBN_REQUIRE_PYTHON=1 but the Python environment is unavailable: ${PYTHON_PROBLEM}`,
+    );
   }
-  console.log(`skipped: onnxruntime checks need ${PYTHON} (run scripts/setup-python.sh)`);
+  console.log(`skipped: onnxruntime checks need the Python environment: ${PYTHON_PROBLEM}`);
   return false;
 }
 

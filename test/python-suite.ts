@@ -12,10 +12,14 @@ export const PY_FIXTURES = join(import.meta.dirname, 'fixtures', 'py');
 /** Why the frameworks cannot be used here, or null when they can. */
 function problem(): string | null {
   if (!existsSync(VENV_PYTHON)) return `no ${VENV_PYTHON} (run scripts/setup-python.sh)`;
-  const r = spawnSync(VENV_PYTHON, ['-c', 'import numpy, torch, tensorflow, jax'], {
-    encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
-  });
+  const r = spawnSync(
+    VENV_PYTHON,
+    ['-c', 'import numpy, torch, tensorflow, jax, onnx, onnxruntime'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    },
+  );
   if (r.status !== 0)
     return `the environment lacks a framework: ${r.stderr.trim().split('\n').pop()}`;
   return null;
@@ -24,8 +28,8 @@ function problem(): string | null {
 export const PYTHON_PROBLEM = problem();
 
 /**
- * Suites that run Python implementations need the project's environment with numpy, torch,
- * tensorflow and jax. Without it they skip with one line, unless VBN_REQUIRE_PYTHON=1 (CI sets it):
+ * Suites that run Python need the project's environment with numpy, torch, tensorflow, jax, onnx
+ * and onnxruntime. Without it they skip with one line, unless VBN_REQUIRE_PYTHON=1 (CI sets it):
  * then the missing environment fails the run with the reason.
  */
 export function describePython(name: string, body: () => void): void {
