@@ -31,6 +31,7 @@ const BROWSER_SAFE = [
   'src/backend/gradients.ts',
   'src/backend/fused-ops.ts',
   'src/backend/wasm-conv-gradients.ts',
+  'src/backend/wasm-same-padding.ts',
   'src/train/step.ts',
   'src/train/losses.ts',
   'src/train/optimizers.ts',
@@ -39,6 +40,9 @@ const BROWSER_SAFE = [
   'src/export/*.ts',
   'src/web/page/**',
   'test/browser/**',
+  'test/support/contract.ts',
+  'test/support/contract-oracle.ts',
+  'test/support/random-cases.ts',
 ];
 
 const NODE_BUILTINS = [
@@ -60,6 +64,7 @@ const NODE_ONLY = [
   '**/check/implementation.js',
   '**/check/setup.js',
   '**/check/node/*',
+  '**/export/node/*',
   '**/index.js',
   '**/node.js',
   '**/cli/*',

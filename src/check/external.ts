@@ -71,9 +71,14 @@ export function checkReturned(
   if (a.dtype !== 'float32') {
     throw new VbnError(`${owner}: returned ${what} of dtype ${a.dtype} but expected float32`);
   }
-  if (shapeString(a.shape) !== shapeString(expected) || a.values.length !== size(expected)) {
+  if (shapeString(a.shape) !== shapeString(expected)) {
     throw new VbnError(
       `${owner}: returned ${what} of shape ${shapeString(a.shape)} but expected ${shapeString(expected)}${hint}`,
+    );
+  }
+  if (a.values.length !== size(expected)) {
+    throw new VbnError(
+      `${owner}: returned ${what} of shape ${shapeString(a.shape)} with ${a.values.length} values (expected ${size(expected)})`,
     );
   }
   let bad = 0;

@@ -68,7 +68,8 @@ export class Worker {
           : new VbnError(`${spec.owner}: ${e.message}`),
       ),
     );
-    this.child.on('exit', (code, signal) => {
+    // 'close', not 'exit': stdout and stderr are drained by then (the last reply, the error line).
+    this.child.on('close', (code, signal) => {
       live.delete(this.child);
       const last = this.lastStderrLine();
       this.fail(
