@@ -91,12 +91,19 @@ export async function writeCheckpoint<Meta>(
     rmSync(tmp, { recursive: true, force: true }); // nothing half-written stays
     throw e;
   }
-  // Rewriting a name: the old folder moves aside (one rename) and goes only once the new is in.
+  // Rewriting a name: the old folder moves aside (one rename) and goes only once the new one is
+  // in and on disk; if the new one cannot move in, the old one moves back.
   const old = join(runDir, `.${name}.old-${process.pid}`);
   if (existsSync(final)) renameSync(final, old);
-  renameSync(tmp, final);
-  rmSync(old, { recursive: true, force: true });
+  try {
+    renameSync(tmp, final);
+  } catch (e) {
+    if (existsSync(old)) renameSync(old, final);
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   fsyncDir(runDir);
+  rmSync(old, { recursive: true, force: true });
   return final;
 }
 
@@ -134,6 +141,13 @@ export function pointLink(runDir: string, link: string, target: string): void {
 
 /** Removes checkpoint folders no link points at, and leftovers of interrupted writes. */
 export function pruneCheckpoints(runDir: string, links: readonly string[]): void {
+  // A rewrite stopped between its two renames left the only copy of a name aside: put it back.
+  for (const e of readdirSync(runDir)) {
+    const aside = /^\.(.+)\.old-\d+$/.exec(e);
+    if (aside && !existsSync(join(runDir, aside[1]))) {
+      renameSync(join(runDir, e), join(runDir, aside[1]));
+    }
+  }
   const kept = new Set<string>();
   for (const l of links) {
     const p = join(runDir, l);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   pointLink,
+  pruneCheckpoints,
   readCheckpoint,
   writeCheckpoint,
   type CheckpointContents,
@@ -62,6 +63,19 @@ describe('checkpoint writes that fail partway', () => {
       });
     }
   }
+
+  it('a rewrite stopped between its two renames: pruning puts the only copy back where last points', async () => {
+    const run = tempDir();
+    await writeCheckpoint(run, 'ckpt-step1', contents(1));
+    pointLink(run, 'last', 'ckpt-step1');
+    const before = last(run);
+    // The state a kill leaves between `final -> .final.old-PID` and `.final.tmp-PID -> final`.
+    renameSync(join(run, 'ckpt-step1'), join(run, '.ckpt-step1.old-999'));
+    mkdirSync(join(run, '.ckpt-step1.tmp-999'));
+    pruneCheckpoints(run, ['last']);
+    expect(last(run)).toEqual(before);
+    expect(readdirSync(run).sort()).toEqual(['ckpt-step1', 'last']);
+  });
 
   it('a rewrite that succeeds replaces the folder whole', async () => {
     const run = tempDir();
