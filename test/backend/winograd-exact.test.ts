@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
+import { loadAddon } from '../../src/backend/native.js';
 import { describeNative } from '../native-suite.js';
 
 /**
@@ -10,6 +11,7 @@ import { describeNative } from '../native-suite.js';
  * passes. A wrong transform coefficient shows as a wrong integer, whatever the tolerance elsewhere.
  */
 const [B, H, W, CI, CO] = [2, 9, 8, 16, 32];
+const WINOGRAD = 2;
 const ints = (n: number, seed: number, range: number) => {
   let s = seed;
   return Float32Array.from({ length: n }, () => {
@@ -67,5 +69,36 @@ describeNative('native Winograd convolution on small integers', () => {
     expect(mismatches(dx, want.dx), 'backward-data').toBe(0);
     expect(mismatches(dw, want.dw), 'backward-weights').toBe(0);
     tf.dispose([xt, wt, dyt, y, dx, dw]);
+  });
+
+  it('the same through the engine with Winograd asked for explicitly (algorithm 2)', () => {
+    // tf.conv2d above takes Winograd by the engine's automatic choice; this holds whatever it is.
+    const a = loadAddon()!;
+    const x = ints(B * H * W * CI, 4, 3);
+    const w = ints(9 * CI * CO, 5, 2);
+    const dy = ints(B * H * W * CO, 6, 2);
+    const want = exact(x, w, dy);
+    const [xs, ws, ys] = [
+      [B, H, W, CI],
+      [3, 3, CI, CO],
+      [B, H, W, CO],
+    ];
+    const geometry = [
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ] as const; // strides, pads, pads, dilations
+    const y = new Float32Array(B * H * W * CO);
+    a.conv2d(x, xs, w, ws, y, ys, ...geometry, null, 0, WINOGRAD);
+    const dx = new Float32Array(x.length);
+    a.conv2dBackpropInput(dy, ys, w, ws, dx, xs, ...geometry, WINOGRAD);
+    const dw = new Float32Array(w.length);
+    a.conv2dBackpropFilter(x, xs, dy, ys, dw, ws, ...geometry, WINOGRAD);
+    const mismatches = (got: Float32Array, exp: Float64Array) =>
+      got.filter((v, i) => v !== exp[i]).length;
+    expect(mismatches(y, want.y), 'forward').toBe(0);
+    expect(mismatches(dx, want.dx), 'backward-data').toBe(0);
+    expect(mismatches(dw, want.dw), 'backward-weights').toBe(0);
   });
 });
