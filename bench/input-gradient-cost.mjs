@@ -33,13 +33,22 @@ function step(withReference) {
   return { ms, has };
 }
 
+// The profile's Conv2DBackpropInput calls, and with the reference the time of the one into the input.
 const kernels = async (withReference) => {
   const p = await tf.profile(() => step(withReference));
   const calls = p.kernels.filter((k) => k.name === 'Conv2DBackpropInput');
-  return calls.map((k) => `[${k.inputShapes[0]}] -> [${k.outputShapes[0]}]`).join(', ');
+  const into = calls.find((k) => k.outputShapes[0]?.[3] === 1);
+  const total = p.kernels.reduce((a, k) => a + Number(k.kernelTimeMs), 0);
+  const shapes = calls.map((k) => `[${k.inputShapes[0]}] -> [${k.outputShapes[0]}]`).join(', ');
+  return { shapes, intoMs: into ? Number(into.kernelTimeMs) : 0, total };
 };
-console.log(`Conv2DBackpropInput, parameters only: ${await kernels(false)}`);
-console.log(`Conv2DBackpropInput, with the reference: ${await kernels(true)}`);
+const profiled = [await kernels(false), await kernels(true)];
+console.log(`Conv2DBackpropInput, parameters only: ${profiled[0].shapes}`);
+console.log(`Conv2DBackpropInput, with the reference: ${profiled[1].shapes}`);
+const into = profiled[1].intoMs;
+console.log(
+  `the input's gradient kernel: ${into.toFixed(1)} ms, ${((100 * into) / profiled[0].total).toFixed(2)}% of the parameters-only step's kernel time (${(profiled[0].total / 1000).toFixed(3)} s)`,
+);
 const times = { params: [], reference: [] };
 for (let i = 0; i < steps; i++) {
   for (const withReference of [false, true]) {

@@ -217,6 +217,10 @@ class TensorFlowV1(Adapter):
             wrt = [variables[n] for n in self.names] + [reference]
             grads = [x if x is not None else tf.zeros_like(w) for x, w in zip(tf.gradients(loss, wrt), wrt)]
             ops = [v1.assign(v, ph) for ph, v in assign]
+            # Variables the file's build makes itself (seed-style tf.get_variable for gamma, say)
+            # start from their own initializers; they are not vbn's parameters, so not compared.
+            ours = set(variables.values()) | {reference}
+            own_init = v1.variables_initializer([v for v in v1.global_variables() if v not in ours])
             config = v1.ConfigProto()
             if self.jit:
                 config.graph_options.optimizer_options.global_jit_level = v1.OptimizerOptions.ON_1
@@ -230,10 +234,12 @@ class TensorFlowV1(Adapter):
             "logits": logits,
             "activations": activations,
             "grads": grads,
+            "own_init": own_init,
         }
 
     def load(self, gr, params, reference):
         values = [params[n] for n in self.names] + [reference]
+        gr["session"].run(gr["own_init"])
         gr["session"].run(gr["assign"], feed_dict=dict(zip(gr["placeholders"], values)))
 
     def forward(self, params, reference, inputs, check):
