@@ -19,11 +19,12 @@ const CASES = 200;
 const TOL = 1e-4;
 /**
  * Errors are relative by norm, ||a - b|| / max(||b||, FLOOR * sqrt(n)): a quantity whose entries
- * are far below the typical O(1) is checked in absolute terms instead. VBN's invariances make some
- * gradients nearly cancel (a 1x1 kernel on one channel before VBN: the output does not depend on
- * its scale), and there float32 rounding of the O(1) terms is all that is left.
+ * are below 2% of the typical O(1) is checked in absolute terms instead (2e-6 per entry). VBN's
+ * invariances make some gradients nearly cancel, and there float32 rounding of the O(1) terms is
+ * all that is left (measured: up to 1.07e-4 of such a gradient at a floor of 1%, on native; five
+ * seeds pass at 2%). A 1x1 kernel on one channel, exactly scale-invariant, is not drawn at all.
  */
-const FLOOR = 0.1;
+const FLOOR = 0.02;
 
 async function errorsOf(c: RandomCase): Promise<Record<string, number>> {
   const [got, want] =
