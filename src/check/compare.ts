@@ -152,3 +152,9 @@ export function assertAgree(
   if (!r.ok) throw new DisagreementError(r);
   return r;
 }
+
+/** Named per-parameter values flattened into one vector, in the order of `names`. */
+export const flat = (
+  names: readonly string[],
+  g: Record<string, ArrayLike<number>>,
+): Float64Array => Float64Array.from(names.flatMap((n) => Array.from(g[n])));

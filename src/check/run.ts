@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { VbnNet } from '../model/net.js';
-import { compare, type Agreement, type Tolerance } from './compare.js';
+import { compare, flat, type Agreement, type Tolerance } from './compare.js';
 import { localize, probeSplit } from './divergence.js';
 import {
   evaluate,
@@ -68,9 +68,6 @@ export interface CheckReport {
   /** Checks that do not apply to this configuration, and why. */
   notes: string[];
 }
-
-const flat = (names: readonly string[], g: Record<string, ArrayLike<number>>): Float64Array =>
-  Float64Array.from(names.flatMap((n) => Array.from(g[n])));
 
 /**
  * One comparison over every parameter at once (flattened in network order); when it fails, the

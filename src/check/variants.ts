@@ -1,5 +1,5 @@
 import type { ResolvedNetConfig } from '../model/config.js';
-import { compare, type Tolerance } from './compare.js';
+import { compare, flat, type Tolerance } from './compare.js';
 import { float64Run, type CheckData, type ParamValues } from './float64.js';
 
 /** What one implementation computed: logits [B, K] and parameter gradients by name. */
@@ -9,9 +9,6 @@ interface Computed {
 }
 
 const EPSILONS = [1e-3, 1e-4, 1e-6, 1e-8, 0, 1e-2, 1e-1];
-
-const flat = (names: readonly string[], g: Record<string, ArrayLike<number>>) =>
-  Float64Array.from(names.flatMap((n) => Array.from(g[n])));
 
 /**
  * For an implementation that disagrees with the float64 network: the nearby network it does

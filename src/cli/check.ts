@@ -13,7 +13,7 @@ import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { networkFlags } from './flags.js';
 import { loadModel } from './load-model.js';
-import { choice, integer, positiveNumber } from './parse.js';
+import { choice, integer, positiveNumber, timeoutSeconds } from './parse.js';
 
 export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command('check').description(
@@ -47,7 +47,7 @@ export function checkCommand(ctx: CliContext): Command {
     .option(
       '--worker-timeout <seconds>',
       'seconds each request to a worker may take',
-      positiveNumber,
+      timeoutSeconds,
       DEFAULT_WORKER_TIMEOUT,
     )
     .option(

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { basename, dirname, join } from 'node:path';
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { useBackend, type BackendChoice } from '../backend/select.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { npyBytes, readNpy } from '../data/npy.js';
+import { writeFileAtomic } from '../export/node/write-atomic.js';
 import { VbnError, shapeString } from '../errors.js';
 import { generateImages, latents } from '../gan/evaluate.js';
 import { writeGrid } from '../gan/node/grid.js';
@@ -96,9 +97,7 @@ export function ganSampleCommand(ctx: CliContext): Command {
           if (shape[2] !== 1) throw new VbnError(`--out ${flags.out}: PNG grids need 1 channel`);
           writeGrid(flags.out, images, count, shape[0], shape[1]);
         } else {
-          const tmp = join(dirname(flags.out), `.${basename(flags.out)}.tmp-${process.pid}`);
-          writeFileSync(tmp, npyBytes(images, [count, ...shape]));
-          renameSync(tmp, flags.out);
+          writeFileAtomic(flags.out, npyBytes(images, [count, ...shape]), true);
         }
         ctx.out(`${flags.out}: ${count} images ${shape.join('x')} from ${gan.dir}`);
       } finally {

@@ -19,6 +19,13 @@ export function positiveNumber(value: string): number {
   return v;
 }
 
+/** A positive number of seconds that a timer can wait (Node's timers stop at 2^31 - 1 ms). */
+export function timeoutSeconds(value: string): number {
+  const v = positiveNumber(value);
+  if (v * 1000 > 2 ** 31 - 1) throw new InvalidArgumentError('expected at most 2147483 seconds.');
+  return v;
+}
+
 export function nonNegativeNumber(value: string): number {
   const v = Number(value);
   if (value.trim() === '' || !Number.isFinite(v) || v < 0) {
