@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, it } from 'vitest';
+import { describeRequiring } from './support/describe-requiring.js';
 import { useBackend } from 'vbn';
 
 /**
@@ -13,15 +13,5 @@ export const NATIVE_PROBLEM: string | null = await useBackend('native').then(
 await tf.setBackend('cpu');
 
 export function describeNative(name: string, body: () => void): void {
-  if (NATIVE_PROBLEM === null) {
-    describe(name, body);
-  } else if (process.env.VBN_REQUIRE_NATIVE === '1') {
-    describe(name, () => {
-      it('needs the native engine (VBN_REQUIRE_NATIVE=1)', () => {
-        throw new Error(`the native engine is unavailable: ${NATIVE_PROBLEM}`);
-      });
-    });
-  } else {
-    describe.skip(name, body);
-  }
+  describeRequiring('the native engine', NATIVE_PROBLEM, 'VBN_REQUIRE_NATIVE', name, body);
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { describeRequiring } from './support/describe-requiring.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 /** The project's Python environment (scripts/setup-python.sh). */
@@ -33,16 +33,5 @@ export const PYTHON_PROBLEM = problem();
  * then the missing environment fails the run with the reason.
  */
 export function describePython(name: string, body: () => void): void {
-  if (PYTHON_PROBLEM === null) {
-    describe(name, body);
-  } else if (process.env.VBN_REQUIRE_PYTHON === '1') {
-    describe(name, () => {
-      it('needs the Python environment (VBN_REQUIRE_PYTHON=1)', () => {
-        throw new Error(`the Python environment is unavailable: ${PYTHON_PROBLEM}`);
-      });
-    });
-  } else {
-    console.log(`skipping ${name}: ${PYTHON_PROBLEM}`);
-    describe.skip(name, body);
-  }
+  describeRequiring('the Python environment', PYTHON_PROBLEM, 'VBN_REQUIRE_PYTHON', name, body);
 }
