@@ -222,7 +222,7 @@ async function contract(backend: string): Promise<ContractResult> {
   for (const [k, f] of Object.entries(items)) {
     if (!want[k]) continue;
     const got = await f();
-    result.errors[k] = relativeErrors(got, want[k] as Values);
+    result.errors[k] = relativeErrors(got, want[k]);
     for (const extra of Object.keys(got)) result.errors[k][extra] ??= Infinity;
     if (got.reference && k.startsWith('variableGrads')) {
       result.referenceNorms[k] = Math.hypot(...got.reference);

@@ -25,7 +25,7 @@ const TOL = 1e-5;
 /** Both hold the same names, and every value is within TOL of cpu's (absolute where cpu's is 0). */
 function expectAgree(got: Values, want: Values | Record<string, Float64Array>) {
   expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
-  const errs = relativeErrors(got, want as Values);
+  const errs = relativeErrors(got, want);
   for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(TOL);
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
 import { BACKENDS } from '../helpers.js';
-import { netGradients } from '../support/contract.js';
+import { netGradients, relativeErrors } from '../support/contract.js';
 import { netOracle } from '../support/contract-oracle.js';
 import { opsOracle, opsRun, randomCase, type RandomCase } from '../support/random-cases.js';
 
@@ -27,21 +27,8 @@ const TOL = 1e-4;
 const FLOOR = 0.02;
 
 async function errorsOf(c: RandomCase): Promise<Record<string, number>> {
-  const [got, want] =
-    c.kind === 'ops' ? [await opsRun(c), opsOracle(c)] : [await netGradients(c), netOracle(c)];
-  return Object.fromEntries(
-    Object.entries(want).map(([k, b]) => {
-      const a = got[k];
-      if (!a || a.length !== b.length) return [k, Infinity];
-      let num = 0;
-      let den = 0;
-      b.forEach((v, i) => {
-        num += (a[i] - v) ** 2;
-        den += v * v;
-      });
-      return [k, Math.sqrt(num) / Math.max(Math.sqrt(den), FLOOR * Math.sqrt(b.length))];
-    }),
-  );
+  if (c.kind === 'ops') return relativeErrors(await opsRun(c), opsOracle(c), FLOOR);
+  return relativeErrors(await netGradients(c), netOracle(c), FLOOR);
 }
 
 for (const backend of BACKENDS) {

@@ -292,8 +292,15 @@ export async function layerFitMovement(): Promise<Record<string, number>> {
   return moved;
 }
 
-/** ||a-b|| / ||b|| per name; a name missing from `a` gives Infinity. */
-export function relativeErrors(a: Values, b: Values): Record<string, number> {
+/**
+ * ||a-b|| / max(||b||, floor * sqrt(n)) per name (absolute where that is 0); a name missing from
+ * `a` gives Infinity.
+ */
+export function relativeErrors(
+  a: Record<string, ArrayLike<number>>,
+  b: Record<string, ArrayLike<number>>,
+  floor = 0,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, ref] of Object.entries(b)) {
     const got = a[k];
@@ -303,11 +310,12 @@ export function relativeErrors(a: Values, b: Values): Record<string, number> {
     }
     let num = 0;
     let den = 0;
-    ref.forEach((v, i) => {
-      num += (got[i] - v) ** 2;
-      den += v * v;
-    });
-    out[k] = den === 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    for (let i = 0; i < ref.length; i++) {
+      num += (got[i] - ref[i]) ** 2;
+      den += ref[i] * ref[i];
+    }
+    const scale = Math.max(Math.sqrt(den), floor * Math.sqrt(ref.length));
+    out[k] = scale === 0 ? Math.sqrt(num) : Math.sqrt(num) / scale;
   }
   return out;
 }
