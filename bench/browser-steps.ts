@@ -7,8 +7,8 @@ import {
   openPage,
   serveHarness,
   startWebServer,
-} from '../test/browser-support.js';
-import type { Harnessed } from '../test/browser-api.js';
+} from '../test/support/browser.js';
+import type { Harnessed } from '../test/support/browser-api.js';
 
 const steps = Number(process.argv[2] ?? 10);
 const configs = [

@@ -8,8 +8,8 @@ export {
   availableBackends,
   type BackendName,
   type BackendChoice,
-} from './backend/select.js';
-export { loadData, type DataOptions, type LoadedData } from './data/load.js';
+} from './backend/node/select.js';
+export { loadData, type DataOptions, type LoadedData } from './data/node/load.js';
 export type { Dataset } from './data/dataset.js';
 export {
   train,
@@ -18,11 +18,11 @@ export {
   type TrainHooks,
   type TrainSummary,
   type EpochMetrics,
-} from './train/train.js';
+} from './train/node/train.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
-export { readCheckpoint, resolveCheckpointDir } from './train/checkpoint.js';
-export { prepareCheck, closeCheck, type CheckSetup } from './check/setup.js';
-export { loadImplementation } from './check/implementation.js';
+export { readCheckpoint, resolveCheckpointDir } from './train/node/checkpoint.js';
+export { prepareCheck, closeCheck, type CheckSetup } from './check/node/setup.js';
+export { loadImplementation } from './check/node/implementation.js';
 export {
   vbnStatsOp,
   vbnNormalizeOp,
@@ -30,7 +30,7 @@ export {
   spatialMeanOp,
   fusedKernelsAvailable,
 } from './backend/fused-ops.js';
-export { nativeInfo } from './backend/native.js';
+export { nativeInfo } from './backend/node/native.js';
 export {
   exportOnnx,
   type ExportOnnxOptions,

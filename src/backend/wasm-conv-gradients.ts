@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
  * Conv2DBackpropInput (wasm's own is a slow reference loop):
  *   dx = conv2d(pad(dilate_s(dy)), flip(W) with in/out channels swapped), valid, stride 1.
  *
- * Both are checked against the cpu backend's kernels in test/wasm-conv.test.ts.
+ * Both are checked against the cpu backend's kernels in test/backend/wasm-conv.test.ts.
  */
 interface ConvGradAttrs {
   strides: [number, number] | number;

@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../backend/select.js';
+import type { BackendName } from '../backend/node/select.js';
 import { formatReport, reportJson } from '../check/report.js';
 import { CHECK_TOLERANCES, runCheck } from '../check/run.js';
 import { isExternal, type AnyImplementation } from '../check/evaluate.js';
 import { DEFAULT_WORKER_TIMEOUT } from '../check/node/python.js';
 import { killAllWorkers } from '../check/node/worker.js';
-import { CHECK_DEFAULTS, closeCheck, prepareCheck } from '../check/setup.js';
+import { CHECK_DEFAULTS, closeCheck, prepareCheck } from '../check/node/setup.js';
 import { NET_DEFAULTS } from '../model/config.js';
 import type { VbnNetConfig } from '../model/config.js';
 import { VbnError } from '../errors.js';

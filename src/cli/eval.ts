@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend, type BackendChoice } from '../backend/select.js';
-import { loadData } from '../data/load.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
+import { loadData } from '../data/node/load.js';
 import { VbnError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../model/config.js';
 import { evaluate } from '../train/evaluate.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { useBackend, type BackendChoice } from '../backend/select.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
 import { exportOnnx } from '../export/node/export-onnx.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';

@@ -3,7 +3,7 @@ import { STRATEGIES, PADDINGS } from '../model/config.js';
 import { LOSSES } from '../train/losses.js';
 import { DEFAULT_LR, OPTIMIZERS } from '../train/optimizers.js';
 import { VBN_MODES } from '../vbn/options.js';
-import { BACKEND_CHOICES } from '../backend/select.js';
+import { BACKEND_CHOICES } from '../backend/node/select.js';
 import { choice, fraction, intList, integer, positiveNumber } from './parse.js';
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { useBackend, type BackendChoice } from '../backend/select.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
 import { countOf, gather } from '../data/dataset.js';
-import { loadMnist } from '../data/mnist.js';
+import { loadMnist } from '../data/node/mnist.js';
 import { VbnError } from '../errors.js';
 import {
   batchIndependence,

@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { dirname } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { useBackend, type BackendChoice } from '../backend/select.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { npyBytes, readNpy } from '../data/npy.js';
+import { npyBytes, readNpy } from '../data/node/npy.js';
 import { writeFileAtomic } from '../export/node/write-atomic.js';
 import { VbnError, shapeString } from '../errors.js';
 import { generateImages, latents } from '../gan/evaluate.js';

@@ -1,14 +1,14 @@
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { dirname, join, resolve } from 'node:path';
-import { useBackend, type BackendChoice } from '../backend/select.js';
-import { loadData, type DataOptions } from '../data/load.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
+import { loadData, type DataOptions } from '../data/node/load.js';
 import { VbnError } from '../errors.js';
 import { GAN_DEFAULTS, GAN_NORMS, type GanNorm, type GanTrainConfig } from '../gan/config.js';
 import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
 import { resumeChangeError } from '../train/config.js';
 import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';

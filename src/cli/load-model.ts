@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { VbnNet } from '../model/net.js';
 import { VbnError } from '../errors.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
 import { networkFor } from '../train/network.js';
-import type { CheckpointMeta } from '../train/state.js';
+import type { CheckpointMeta } from '../train/node/state.js';
 
 export interface LoadedModel {
   dir: string;

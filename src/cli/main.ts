@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import '../backend/select.js';
+import '../backend/node/select.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { evalCommand } from './eval.js';

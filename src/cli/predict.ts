@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { useBackend, type BackendChoice } from '../backend/select.js';
-import { pngsToImages, readPng } from '../data/folder.js';
-import { readNpyImages } from '../data/npy.js';
+import { useBackend, type BackendChoice } from '../backend/node/select.js';
+import { pngsToImages, readPng } from '../data/node/folder.js';
+import { readNpyImages } from '../data/node/npy.js';
 import { resizeImages } from '../data/resize.js';
 import { VbnError } from '../errors.js';
 import { disposeStatistics } from '../vbn/statistics.js';

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { EpochMetrics, StepProgress, TrainHooks } from '../train/train.js';
+import type { EpochMetrics, StepProgress, TrainHooks } from '../train/node/train.js';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
-import { useBackend } from '../backend/select.js';
-import { readNpyImages } from '../data/npy.js';
-import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/load.js';
+import { useBackend } from '../backend/node/select.js';
+import { readNpyImages } from '../data/node/npy.js';
+import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/node/load.js';
 import { VbnError } from '../errors.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../train/node/checkpoint.js';
 import {
   TRAIN_DEFAULTS,
   flagOf,
@@ -12,10 +12,10 @@ import {
   resumeConfig,
   type TrainConfig,
 } from '../train/config.js';
-import { writeCurves } from '../train/plot.js';
-import type { CheckpointMeta } from '../train/state.js';
-import { train } from '../train/train.js';
-import type { BackendChoice } from '../backend/select.js';
+import { writeCurves } from '../train/node/plot.js';
+import type { CheckpointMeta } from '../train/node/state.js';
+import { train } from '../train/node/train.js';
+import type { BackendChoice } from '../backend/node/select.js';
 import { integer } from './parse.js';
 import { dataFlags, networkFlags, runtimeFlags, trainingFlags } from './flags.js';
 import { printJson, type CliContext } from './context.js';

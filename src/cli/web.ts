@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { WEB_DEFAULTS, startWebServer } from '../web/server.js';
+import { WEB_DEFAULTS, startWebServer } from '../web/node/server.js';
 import type { CliContext } from './context.js';
 import { integer } from './parse.js';
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
-import { loadAddon } from '../../src/backend/native.js';
-import { describeNative } from '../native-suite.js';
+import { loadAddon } from '../../src/backend/node/native.js';
+import { describeNative } from '../support/native-suite.js';
 
 /**
  * The native engine's Winograd F(2x2, 3x3) path (stride 1, 3x3, 16 -> 32 channels and up) on

@@ -1,5 +1,5 @@
 /**
- * Page-side half of test/browser.test.ts, bundled by the test with esbuild and loaded into
+ * Page-side half of test/web/browser.test.ts, bundled by the test with esbuild and loaded into
  * Chromium from the `vbn web` server's origin. It imports the package's browser entry and exposes
  * `window.harness` for the test to call.
  */
@@ -12,7 +12,7 @@ import { float64Run, type CheckData, type ParamValues } from '../../src/testing.
 import { compare } from '../../src/check/compare.js';
 import { agreementReport, logitsAndGradients } from '../../src/web/page/agreement.js';
 import { Random } from '../../src/util/random.js';
-import type { ContractResult, HarnessApi, Harnessed } from '../browser-api.js';
+import type { ContractResult, HarnessApi, Harnessed } from '../support/browser-api.js';
 import {
   NET_CASES,
   NORMS,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
-import { BACKENDS } from '../helpers.js';
+import { BACKENDS } from '../support/helpers.js';
 import {
   NET_CASES,
   NORMS,
@@ -17,7 +17,7 @@ import { netOracle } from '../support/contract-oracle.js';
 
 /**
  * The differentiability contract on every Node backend that initializes (test/support/contract.ts;
- * the browser's backends run the same functions in test/browser.test.ts): each backend's
+ * the browser's backends run the same functions in test/web/browser.test.ts): each backend's
  * gradients equal cpu's within 1e-5 relative by norm, and cpu's equal the float64 oracle's.
  */
 const TOL = 1e-5;

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
 import { VbnError, useBackend, vbnLayerOp, vbnNormalizeOp, vbnStatsOp } from 'vbn';
 import { normalizeWithWeight } from '../../src/vbn/normalize.js';
-import { randomTensor, relErr } from '../helpers.js';
-import { describeNative } from '../native-suite.js';
+import { randomTensor, relErr } from '../support/helpers.js';
+import { describeNative } from '../support/native-suite.js';
 
 /**
  * What each fused op's registered gradient differentiates (src/backend/fused-ops.ts), against the

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
-import { BACKENDS } from '../helpers.js';
+import { BACKENDS } from '../support/helpers.js';
 import { netGradients, relativeErrors } from '../support/contract.js';
 import { netOracle } from '../support/contract-oracle.js';
 import { opsOracle, opsRun, randomCase, type RandomCase } from '../support/random-cases.js';

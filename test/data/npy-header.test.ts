@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VbnError } from 'vbn';
-import { readNpy } from '../../src/data/npy.js';
-import { tempDir } from '../fixtures.js';
+import { readNpy } from '../../src/data/node/npy.js';
+import { tempDir } from '../support/fixtures.js';
 
 /**
  * .npy headers, written here byte by byte from the format's specification (magic, version 1.0,

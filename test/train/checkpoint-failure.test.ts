@@ -8,9 +8,9 @@ import {
   readCheckpoint,
   writeCheckpoint,
   type CheckpointContents,
-} from '../../src/train/checkpoint.js';
+} from '../../src/train/node/checkpoint.js';
 import { useBackend } from 'vbn';
-import { tempDir } from '../fixtures.js';
+import { tempDir } from '../support/fixtures.js';
 
 await useBackend('cpu');
 

@@ -3,7 +3,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { loadModel } from '../../cli/load-model.js';
 import { disposeGan, loadGan } from '../../gan/node/load-gan.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../../train/checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../../train/node/checkpoint.js';
 import { classifierToOnnx, type ExportInfo } from '../classifier-onnx.js';
 import { generatorToOnnx } from '../generator-onnx.js';
 import { checkOutPath, writeFileAtomic } from './write-atomic.js';

@@ -1,5 +1,5 @@
 import type * as vl from 'vega-lite';
-import { renderSpec, writeRendered } from '../../train/plot.js';
+import { renderSpec, writeRendered } from '../../train/node/plot.js';
 import type { GanRunState } from './run-state.js';
 
 /** D and G losses per step (moving average over 50 steps) and the metrics per epoch. */

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../../model/net.js';
-import { readCheckpoint, resolveCheckpointDir } from '../../train/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../../train/node/checkpoint.js';
 import { VbnError } from '../../errors.js';
 import type { Generator } from '../generator.js';
-import { PREFIX, networksOf } from './networks.js';
+import { PREFIX, networksOf } from '../networks.js';
 import { savedGanConfig, type GanCheckpointMeta } from './run-state.js';
 
 export interface LoadedGan {

@@ -1,4 +1,4 @@
-import type { DataOptions } from '../../data/load.js';
+import type { DataOptions } from '../../data/node/load.js';
 import type { GanTrainConfig } from '../config.js';
 
 /** Metrics of one completed epoch of a GAN run (a line of metrics.jsonl). */

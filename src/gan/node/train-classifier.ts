@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { useBackend } from '../../backend/select.js';
-import { epochOrder } from '../../train/train.js';
+import { useBackend } from '../../backend/node/select.js';
+import { epochOrder } from '../../train/node/train.js';
 import { gather } from '../../data/dataset.js';
-import { loadMnist } from '../../data/mnist.js';
+import { loadMnist } from '../../data/node/mnist.js';
 import { applyClassifier, classifyAll, initClassifier } from '../classifier.js';
 import { CLASSIFIER_DIR } from './classifier-files.js';
 

@@ -2,16 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countOf, gather } from '../../data/dataset.js';
-import type { DataOptions, LoadedData } from '../../data/load.js';
+import type { DataOptions, LoadedData } from '../../data/node/load.js';
 import { VbnError } from '../../errors.js';
 import {
   pointLink,
   pruneCheckpoints,
   readCheckpoint,
   writeCheckpoint,
-} from '../../train/checkpoint.js';
-import { optimizerState, restoreOptimizerState } from '../../train/optimizer-state.js';
-import { TrainingDivergedError, epochOrder } from '../../train/train.js';
+} from '../../train/node/checkpoint.js';
+import { optimizerState, restoreOptimizerState } from '../../train/node/optimizer-state.js';
+import { TrainingDivergedError, epochOrder } from '../../train/node/train.js';
 import { flagOf, mergeResumed } from '../../train/config.js';
 import {
   checkLabelCodes,
@@ -36,7 +36,7 @@ import {
 } from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
-import { PREFIX, joinParams, networksOf, part } from './networks.js';
+import { PREFIX, joinParams, networksOf, part } from '../networks.js';
 import {
   freshState,
   savedGanConfig,
