@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pythonInterpreter } from '../check/node/python.js';
 import { Command } from 'commander';
-import { TRAIN_DEFAULTS } from '../train/config.js';
 import { formatTable } from '../util/table.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { availableBackends, useBackend, type BackendName } from '../backend/node/select.js';
@@ -15,25 +14,13 @@ import { measureFmaCeiling, type FmaCeiling } from '../backend/node/native.js';
 import { profileStep, type PassTimes } from './bench-profile.js';
 import { tfSeed } from '../util/random.js';
 import type { CliContext } from './context.js';
-import { networkFlags } from './flags.js';
+import { addOptions } from './flags.js';
 import { choice, integer } from './parse.js';
+import { BENCH_OPTIONS, type BenchConfig } from './bench-options.js';
+import { givenValues, resolveOptions, toArgs } from '../options/schema.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vbn.js', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
-
-interface BenchConfig {
-  batchSize: number;
-  referenceSize: number;
-  imageSize: number;
-  filters: number[];
-  kernelSize: number;
-  strides: number;
-  padding: 'valid' | 'same';
-  mode: 'virtual' | 'reference';
-  strategy: 'concat' | 'two-pass';
-  steps: number;
-  profile: boolean;
-}
 
 interface Timing {
   backend: string;
@@ -124,32 +111,6 @@ function torchPython(): { path: string; version: string } | null {
   return null;
 }
 
-function childArgs(cfg: BenchConfig): string[] {
-  return [
-    '--batch-size',
-    String(cfg.batchSize),
-    '--reference-size',
-    String(cfg.referenceSize),
-    '--image-size',
-    String(cfg.imageSize),
-    '--filters',
-    cfg.filters.join(','),
-    '--kernel-size',
-    String(cfg.kernelSize),
-    '--strides',
-    String(cfg.strides),
-    '--padding',
-    cfg.padding,
-    '--mode',
-    cfg.mode,
-    '--strategy',
-    cfg.strategy,
-    '--steps',
-    String(cfg.steps),
-    ...(cfg.profile ? ['--profile'] : []),
-  ];
-}
-
 function runIsolated(
   cmd: string,
   args: string[],
@@ -192,10 +153,8 @@ export function benchCommand(ctx: CliContext): Command {
   const cmd = new Command('bench').description(
     'time full training steps (forward, backward, Adam) per backend and against PyTorch at the seed scale',
   );
-  networkFlags(cmd, TRAIN_DEFAULTS);
+  addOptions(cmd, BENCH_OPTIONS);
   cmd
-    .option('--image-size <n>', 'images are N x N x 1', integer(1), 256)
-    .option('--steps <n>', 'timed steps after one warm-up step', integer(1), 3)
     .option(
       '--backend <name>',
       'one backend only: native|wasm|cpu',
@@ -205,35 +164,12 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)
     .option('--threads <n>', 'threads for native and PyTorch (default: all cores)', integer(1))
     .option('--no-torch', 'skip the PyTorch comparison')
-    .option(
-      '--profile',
-      'one more step per backend split by pass: forward, backward-data, backward-weights, VBN, other',
-    )
     .option('--child', 'internal: time one backend in this process')
     .option('--json', 'print the results as one JSON object')
     .option('--debug', 'show stack traces');
   cmd.action(async (flags: Record<string, unknown>) => {
-    const net = resolveNetConfig({
-      inputShape: [flags.imageSize as number, flags.imageSize as number, 1],
-      filters: flags.filters as number[] | undefined,
-      kernelSize: flags.kernelSize as number | undefined,
-      strides: flags.strides as number | undefined,
-      padding: flags.padding as 'valid' | undefined,
-      mode: flags.mode as 'virtual' | undefined,
-    });
-    const cfg: BenchConfig = {
-      batchSize: (flags.batchSize as number | undefined) ?? TRAIN_DEFAULTS.batchSize,
-      referenceSize: (flags.referenceSize as number | undefined) ?? TRAIN_DEFAULTS.referenceSize,
-      imageSize: flags.imageSize as number,
-      filters: net.filters,
-      kernelSize: net.kernelSize,
-      strides: net.strides,
-      padding: net.padding,
-      mode: net.mode,
-      strategy: (flags.strategy as 'concat' | undefined) ?? TRAIN_DEFAULTS.strategy,
-      steps: flags.steps as number,
-      profile: Boolean(flags.profile),
-    };
+    const cfg = resolveOptions(BENCH_OPTIONS, givenValues(BENCH_OPTIONS, flags), 'vbn bench');
+    const net = resolveNetConfig({ ...cfg, inputShape: [cfg.imageSize, cfg.imageSize, 1] });
     const threads = (flags.threads as number | undefined) ?? availableParallelism();
     if (flags.child) {
       ctx.out(JSON.stringify(await runChild(cfg, flags.backend as BackendName)));
@@ -256,7 +192,7 @@ export function benchCommand(ctx: CliContext): Command {
       results.push(
         runIsolated(
           process.execPath,
-          [BIN, 'bench', '--child', '--backend', b, ...childArgs(cfg)],
+          [BIN, 'bench', '--child', '--backend', b, ...toArgs(BENCH_OPTIONS, cfg)],
           env,
           flags.timeout as number,
           b,

@@ -11,15 +11,34 @@ import { NET_DEFAULTS } from '../model/config.js';
 import type { VbnNetConfig } from '../model/config.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
-import { networkFlags } from './flags.js';
+import { addOptions } from './flags.js';
+import { pick, withDefaults } from '../options/schema.js';
+import { TRAIN_OPTIONS } from '../train/options.js';
 import { loadModel } from './load-model.js';
 import { choice, integer, positiveNumber, timeoutSeconds } from './parse.js';
+
+/** The network and batch options `vbn check` honours, shown with its defaults (CHECK_DEFAULTS). */
+const CHECK_NETWORK_OPTIONS = withDefaults(
+  pick(TRAIN_OPTIONS, [
+    'filters',
+    'kernelSize',
+    'strides',
+    'padding',
+    'mode',
+    'epsilon',
+    'stopReferenceGradient',
+    'batchSize',
+    'referenceSize',
+    'seed',
+  ]),
+  { ...CHECK_DEFAULTS, filters: [...CHECK_DEFAULTS.filters] },
+);
 
 export function checkCommand(ctx: CliContext): Command {
   const cmd = new Command('check').description(
     'prove that two implementations of the network agree: logits, gradients, fetch invariance, determinism, backends, float64, finite differences, trajectories',
   );
-  networkFlags(cmd, { ...NET_DEFAULTS, ...CHECK_DEFAULTS });
+  addOptions(cmd, CHECK_NETWORK_OPTIONS);
   cmd
     .option(
       '--image-size <n>',

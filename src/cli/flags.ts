@@ -1,15 +1,9 @@
 import { Command } from 'commander';
-import { STRATEGIES, PADDINGS } from '../model/config.js';
-import { LOSSES } from '../train/losses.js';
-import { DEFAULT_LR, OPTIMIZERS } from '../train/optimizers.js';
-import { VBN_MODES } from '../vbn/options.js';
 import { BACKEND_CHOICES } from '../backend/node/select.js';
-import { choice, fraction, intList, integer, positiveNumber } from './parse.js';
+import { shownDefault, type Schema } from '../options/schema.js';
+import { choice, fraction, integer, parserOf } from './parse.js';
 
-/**
- * What `--help` shows as each flag's default, by option name. The values come from the command's
- * own defaults object (TRAIN_DEFAULTS, the check's or the bench's), never written here.
- */
+/** What `--help` shows as a data flag's default, by option name (DATA_DEFAULTS). */
 export type FlagDefaults = Partial<Record<string, string | number | boolean | readonly number[]>>;
 
 const shown = (d: FlagDefaults, key: string): string => {
@@ -18,28 +12,18 @@ const shown = (d: FlagDefaults, key: string): string => {
   return ` (default: ${Array.isArray(v) ? v.join(',') : String(v)})`;
 };
 
-/** Flags shared by train, check and bench, added in one place. */
-export function networkFlags(cmd: Command, d: FlagDefaults = {}): Command {
-  return cmd
-    .option(
-      '--filters <list>',
-      `filters of each conv -> VBN -> ReLU block${shown(d, 'filters')}`,
-      intList,
-    )
-    .option('--kernel-size <n>', `conv kernel size${shown(d, 'kernelSize')}`, integer(1))
-    .option('--strides <n>', `conv stride${shown(d, 'strides')}`, integer(1))
-    .option('--padding <p>', `'valid' or 'same'${shown(d, 'padding')}`, choice(PADDINGS))
-    .option('--mode <mode>', `VBN mode: virtual or reference${shown(d, 'mode')}`, choice(VBN_MODES))
-    .option('--epsilon <e>', `VBN epsilon${shown(d, 'epsilon')}`, positiveNumber)
-    .option('--stop-reference-gradient', 'no gradient through the reference statistics')
-    .option('--strategy <s>', `concat or two-pass${shown(d, 'strategy')}`, choice(STRATEGIES))
-    .option('--batch-size <n>', `input examples per step${shown(d, 'batchSize')}`, integer(1))
-    .option(
-      '--reference-size <n>',
-      `reference batch size N${shown(d, 'referenceSize')}`,
-      integer(1),
-    )
-    .option('--seed <n>', `random seed${shown(d, 'seed')}`, integer(0));
+/**
+ * The commander options of a schema: each option's flag, help with its default, and a parser
+ * that refuses a bad value with the rule's `expected` (exit 2).
+ */
+export function addOptions(cmd: Command, schema: Schema): Command {
+  for (const o of Object.values(schema)) {
+    const d = o.flag.includes('<') ? shownDefault(o) : undefined;
+    const help = `${o.help}${d === undefined ? '' : ` (default: ${d})`}`;
+    if (o.flag.includes('<')) cmd.option(o.flag, help, parserOf(o.rule));
+    else cmd.option(o.flag, help);
+  }
+  return cmd;
 }
 
 export function dataFlags(cmd: Command, d: FlagDefaults = {}): Command {
@@ -59,20 +43,6 @@ export function dataFlags(cmd: Command, d: FlagDefaults = {}): Command {
       fraction,
     )
     .option('--limit <n>', 'use at most N training examples (default: all)', integer(1));
-}
-
-const lrDefaults = OPTIMIZERS.map((o) => `${o} ${DEFAULT_LR[o]}`).join(', ');
-
-export function trainingFlags(cmd: Command, d: FlagDefaults = {}): Command {
-  return cmd
-    .option('--epochs <n>', `epochs${shown(d, 'epochs')}`, integer(1))
-    .option(
-      '--optimizer <name>',
-      `${OPTIMIZERS.join('|')}${shown(d, 'optimizer')}`,
-      choice(OPTIMIZERS),
-    )
-    .option('--lr <rate>', `learning rate (default: ${lrDefaults})`, positiveNumber)
-    .option('--loss <name>', `${LOSSES.join('|')}${shown(d, 'loss')}`, choice(LOSSES));
 }
 
 export function runtimeFlags(cmd: Command): Command {

@@ -1,51 +1,28 @@
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { useBackend, type BackendChoice } from '../backend/node/select.js';
 import { loadData, type DataOptions } from '../data/node/load.js';
 import { VbnError } from '../errors.js';
-import { GAN_DEFAULTS, GAN_NORMS, type GanNorm, type GanTrainConfig } from '../gan/config.js';
+import { GAN_OPTIONS, resolveGanTrainConfig } from '../gan/config.js';
+import { refuseUnfitGan } from './fits.js';
 import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
 import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
 import { resumeChangeError } from '../train/config.js';
-import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';
-import { runtimeFlags } from './flags.js';
+import { addOptions, runtimeFlags } from './flags.js';
+import { givenValues } from '../options/schema.js';
 import { commandHooks, noteInterrupted } from './run-hooks.js';
-import {
-  choice,
-  closedFraction,
-  intList,
-  integer,
-  nonNegativeNumber,
-  positiveNumber,
-} from './parse.js';
+import { integer } from './parse.js';
 
+/** The flags besides GAN_OPTIONS' (read with givenValues). */
 interface GanFlags {
   data?: string;
   classes?: string;
   limit?: number;
-  norm?: GanNorm;
-  mode?: VbnMode;
-  latentDim?: number;
-  codes?: number;
-  labelWeight?: number;
-  filters?: number[];
-  dFilters?: number[];
-  kernelSize?: number;
-  outputStride?: 1 | 2;
-  epochs?: number;
-  batchSize?: number;
-  referenceSize?: number;
-  lr?: number;
-  dLr?: number;
-  lrDecay?: number;
-  beta1?: number;
   seed?: number;
-  evalSamples?: number;
-  checkpointEvery?: number;
   out?: string;
   resume?: string;
   backend: BackendChoice;
@@ -54,6 +31,9 @@ interface GanFlags {
   quiet?: boolean;
   plots: boolean;
 }
+
+/** `vbn gan` trains on MNIST only. */
+const MNIST_SHAPE = [28, 28, 1];
 
 const timestamp = () =>
   new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -109,95 +89,15 @@ function ganProgress(quiet: boolean): GanHooks & { stop(): void } {
 }
 
 function ganFlags(cmd: Command): Command {
-  const D = GAN_DEFAULTS;
-  return cmd
+  cmd
     .option('--data <source>', "only 'mnist' (the metrics' classifier is an MNIST classifier)")
     .option('--classes <list>', "MNIST digits: 'all' (default) or a comma list like 3,5")
-    .option('--limit <n>', 'use at most N training images', integer(1))
-    .option(
-      '--norm <norm>',
-      `generator norm: ${GAN_NORMS.join('|')} (default ${D.norm})`,
-      choice(GAN_NORMS),
-    )
-    .option(
-      '--mode <mode>',
-      `VBN mode: virtual or reference (default ${D.mode})`,
-      choice(VBN_MODES),
-    )
-    .option('--latent-dim <n>', `length of z (default ${D.latentDim})`, integer(1))
-    .option(
-      '--codes <n>',
-      `categories of z's one-hot code, recovered by a head on the discriminator (InfoGAN); 0: none (default ${D.runCodes})`,
-      integer(0),
-    )
-    .option(
-      '--label-weight <w>',
-      `weight of the real images' class loss on the code head (AC-GAN: code k draws class k; needs --codes = the classes); 0: an unsupervised code (default ${D.labelWeight})`,
-      nonNegativeNumber,
-    )
-    .option(
-      '--filters <list>',
-      `generator block channels (default ${D.generatorFilters.join(',')})`,
-      intList,
-    )
-    .option(
-      '--d-filters <list>',
-      `discriminator block channels (default ${D.discriminatorFilters.join(',')})`,
-      intList,
-    )
-    .option(
-      '--kernel-size <n>',
-      `kernel of every (transposed) conv (default ${D.kernelSize})`,
-      integer(1),
-    )
-    .option(
-      '--output-stride <s>',
-      `the generator's output layer: 2 (an upsampling) or 1 (a layer at full size after the last block) (default ${D.outputStride})`,
-      outputStride,
-    )
-    .option('--epochs <n>', `epochs in total (default ${D.epochs})`, integer(1))
-    .option(
-      '--batch-size <n>',
-      `real and generated images per step (default ${D.batchSize})`,
-      integer(1),
-    )
-    .option('--reference-size <n>', `reference latents N (default ${D.referenceSize})`, integer(1))
-    .option('--lr <rate>', `the generator's Adam learning rate (default ${D.lr})`, positiveNumber)
-    .option(
-      '--d-lr <rate>',
-      `the discriminator's Adam learning rate (default ${D.dLr})`,
-      positiveNumber,
-    )
-    .option(
-      '--lr-decay <fraction>',
-      `both learning rates fall linearly to 0 over this last fraction of the steps; 0: constant (default ${D.lrDecay})`,
-      closedFraction,
-    )
-    .option('--beta1 <b>', `Adam beta1 (default ${D.beta1})`, beta1)
-    .option('--seed <n>', `random seed (default ${D.seed})`, integer(0))
-    .option(
-      '--eval-samples <n>',
-      `samples for the per-epoch metrics (default ${D.evalSamples})`,
-      integer(2),
-    )
-    .option('--checkpoint-every <n>', 'also checkpoint every N steps', integer(0))
+    .option('--limit <n>', 'use at most N training images', integer(1));
+  return addOptions(cmd, GAN_OPTIONS)
     .option('--out <dir>', 'output folder (default runs/gan-<time>)')
     .option('--resume <dir>', 'continue the run in DIR from its last complete checkpoint')
     .option('--no-plots', 'do not write curves.png / curves.svg')
     .option('--quiet', 'no progress output');
-}
-
-function outputStride(value: string): 1 | 2 {
-  if (value !== '1' && value !== '2') throw new InvalidArgumentError('expected 1 or 2.');
-  return value === '1' ? 1 : 2;
-}
-
-function beta1(value: string): number {
-  const v = Number(value);
-  if (value.trim() === '' || !(v >= 0 && v < 1)) {
-    throw new InvalidArgumentError('expected a number in [0, 1).');
-  }
-  return v;
 }
 
 /** A resumed run keeps its data and its folder: --classes, --limit and --out must match them. */
@@ -221,6 +121,8 @@ export function ganCommand(ctx: CliContext): Command {
   ganFlags(cmd);
   runtimeFlags(cmd);
   cmd.action(async (flags: GanFlags) => {
+    const config = givenValues(GAN_OPTIONS, flags);
+    if (!flags.resume) refuseUnfitGan(config, resolveGanTrainConfig(config), MNIST_SHAPE);
     if (flags.data !== undefined && flags.data !== 'mnist') {
       throw new VbnError(
         `--data ${flags.data}: vbn gan trains on 'mnist' only (its metrics use an MNIST classifier)`,
@@ -256,29 +158,8 @@ export function ganCommand(ctx: CliContext): Command {
         `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
       );
     }
-    const config: Partial<GanTrainConfig> = {
-      norm: flags.norm,
-      mode: flags.mode,
-      latentDim: flags.latentDim,
-      codes: flags.codes,
-      labelWeight: flags.labelWeight,
-      generatorFilters: flags.filters,
-      discriminatorFilters: flags.dFilters,
-      kernelSize: flags.kernelSize,
-      outputStride: flags.outputStride,
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      referenceSize: flags.referenceSize,
-      lr: flags.lr,
-      dLr: flags.dLr,
-      lrDecay: flags.lrDecay,
-      beta1: flags.beta1,
-      seed: flags.seed,
-      evalSamples: flags.evalSamples,
-      checkpointEvery: flags.checkpointEvery,
-    };
     const summary = await trainGan(data, {
-      config: Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
+      config,
       dataOptions,
       outDir,
       resumeFrom,

@@ -1,4 +1,15 @@
 import { InvalidArgumentError } from 'commander';
+import type { Rule } from '../vbn/validate.js';
+
+/** A flag's parser from its rule: `expected <syntax or expected>.` when the value breaks it. */
+export function parserOf<T>(rule: Rule<T>) {
+  return (value: string): T => {
+    const v = rule.read(value);
+    if (v === undefined)
+      throw new InvalidArgumentError(`expected ${rule.syntax ?? rule.expected}.`);
+    return v;
+  };
+}
 
 /** Flag value parsers: each rejects bad input with what was expected. */
 export function integer(min: number) {

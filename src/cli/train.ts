@@ -6,39 +6,25 @@ import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/node/load.js'
 import { VbnError } from '../errors.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/node/checkpoint.js';
 import {
-  TRAIN_DEFAULTS,
+  TRAIN_OPTIONS,
   flagOf,
   resumeChangeError,
+  resolveTrainConfig,
   resumeConfig,
   type TrainConfig,
 } from '../train/config.js';
+import { givenValues } from '../options/schema.js';
 import { writeCurves } from '../train/node/plot.js';
 import type { CheckpointMeta } from '../train/node/state.js';
 import { train } from '../train/node/train.js';
 import type { BackendChoice } from '../backend/node/select.js';
-import { integer } from './parse.js';
-import { dataFlags, networkFlags, runtimeFlags, trainingFlags } from './flags.js';
+import { addOptions, dataFlags, runtimeFlags } from './flags.js';
 import { printJson, type CliContext } from './context.js';
+import { refuseUnfitTraining } from './fits.js';
 import { progressHooks } from './progress.js';
 import { commandHooks, noteInterrupted } from './run-hooks.js';
 
-interface TrainFlags extends DataOptions {
-  filters?: number[];
-  kernelSize?: number;
-  strides?: number;
-  padding?: TrainConfig['padding'];
-  mode?: TrainConfig['mode'];
-  epsilon?: number;
-  stopReferenceGradient?: boolean;
-  strategy?: TrainConfig['strategy'];
-  batchSize?: number;
-  referenceSize?: number;
-  seed?: number;
-  epochs?: number;
-  optimizer?: TrainConfig['optimizer'];
-  lr?: number;
-  loss?: TrainConfig['loss'];
-  checkpointEvery?: number;
+interface TrainFlags extends DataOptions, Partial<TrainConfig> {
   reference?: string;
   out?: string;
   resume?: string;
@@ -57,9 +43,8 @@ export function trainCommand(ctx: CliContext): Command {
   const cmd = new Command('train').description(
     'train the VBN convnet and validate it each epoch; writes config.json, metrics.jsonl, curves.png/svg and checkpoints (last, best) to --out',
   );
-  networkFlags(cmd, TRAIN_DEFAULTS);
+  addOptions(cmd, TRAIN_OPTIONS);
   dataFlags(cmd, DATA_DEFAULTS);
-  trainingFlags(cmd, TRAIN_DEFAULTS);
   cmd
     .option(
       '--reference <file>',
@@ -69,11 +54,6 @@ export function trainCommand(ctx: CliContext): Command {
     .option(
       '--resume <dir>',
       'continue the run in DIR from its last complete checkpoint; --epochs is then the total',
-    )
-    .option(
-      '--checkpoint-every <n>',
-      'also checkpoint every N steps (default: 0, per epoch only)',
-      integer(0),
     )
     .option('--no-plots', 'do not write curves.png / curves.svg')
     .option('--quiet', 'no progress output');
@@ -123,6 +103,11 @@ function givenReference(file: string) {
 }
 
 async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
+  const given = configFlags(flags);
+  const fresh = flags.resume ? null : resolveTrainConfig(given);
+  const mnist = (flags.data ?? DATA_DEFAULTS.data) === 'mnist';
+  if (fresh)
+    refuseUnfitTraining(given, fresh, { size: flags.imageSize ?? (mnist ? 28 : undefined) });
   const fallbacks: string[] = [];
   const backend = await useBackend(flags.backend, (l) => fallbacks.push(l), {
     threads: flags.threads,
@@ -139,6 +124,7 @@ async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
   const outDir = resumed?.outDir ?? flags.out ?? join('runs', `run-${timestamp()}`);
   const reference = flags.reference ? givenReference(flags.reference) : undefined;
   const data = loadData(dataOptions);
+  if (fresh) refuseUnfitTraining(given, fresh, { size: flags.imageSize, shape: data.train.shape });
   if (resumed && flags.epochs === undefined) {
     const { state, config } = resumed.meta;
     if (state.epoch >= config.epochs) {
@@ -153,7 +139,7 @@ async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
       `data: ${data.description}; backend ${backend}${fallbacks.length ? ` (${fallbacks.join('; ')})` : ''}; output ${outDir}`,
     );
   const summary = await train(data, {
-    config: configFlags(flags),
+    config: given,
     dataOptions,
     outDir,
     reference,
@@ -178,22 +164,5 @@ async function trainAction(ctx: CliContext, flags: TrainFlags): Promise<void> {
 
 /** The configuration fields the flags set; undefined where a flag was not given. */
 function configFlags(flags: TrainFlags): Partial<TrainConfig> {
-  return {
-    filters: flags.filters,
-    kernelSize: flags.kernelSize,
-    strides: flags.strides,
-    padding: flags.padding,
-    mode: flags.mode,
-    epsilon: flags.epsilon,
-    stopReferenceGradient: flags.stopReferenceGradient,
-    strategy: flags.strategy,
-    batchSize: flags.batchSize,
-    referenceSize: flags.referenceSize,
-    seed: flags.seed,
-    epochs: flags.epochs,
-    optimizer: flags.optimizer,
-    lr: flags.lr,
-    loss: flags.loss,
-    checkpointEvery: flags.checkpointEvery,
-  };
+  return givenValues(TRAIN_OPTIONS, flags);
 }

@@ -1,56 +1,38 @@
 import { VbnError } from '../errors.js';
-import { checkNonNegative, checkOneOf, checkPositive } from '../vbn/validate.js';
+import { defaultsOf, resolveOptions, type Values } from '../options/schema.js';
+import { mergeResumed } from '../train/config.js';
+import {
+  BELOW_ONE,
+  INT_LIST,
+  POSITIVE,
+  checkRule,
+  intRule,
+  oneOfRule,
+  type Rule,
+} from '../vbn/validate.js';
 import { DEFAULT_EPSILON, VBN_MODES, type VbnMode } from '../vbn/options.js';
+import { GAN_NORMS, GAN_OPTIONS, type GanNorm } from './options.js';
 
-/** How the generator normalizes its hidden activations. */
-export type GanNorm = 'vbn' | 'bn' | 'none';
-export const GAN_NORMS: readonly GanNorm[] = ['vbn', 'bn', 'none'];
+export { GAN_NORMS, GAN_OPTIONS, type GanNorm };
 
-/** Every GAN default, in one place (library and command line). */
+/** Settings of a GAN run (`vbn gan`), derived from GAN_OPTIONS; saved in its checkpoints. */
+export type GanTrainConfig = Values<typeof GAN_OPTIONS>;
+
+const RUN = defaultsOf(GAN_OPTIONS) as GanTrainConfig;
+
+/** Every GAN default, in one place (library and command line); the run's come from GAN_OPTIONS. */
 export const GAN_DEFAULTS = {
-  latentDim: 64,
+  ...RUN,
   outputShape: [28, 28, 1] as [number, number, number],
-  generatorFilters: [64, 32, 16],
-  discriminatorFilters: [32, 64, 128],
-  kernelSize: 4,
-  /** A stride-1 output layer at 28x28 after the 16-channel block (docs/gan.md). */
-  outputStride: 1 as 1 | 2,
-  norm: 'vbn' as GanNorm,
-  mode: 'virtual' as VbnMode,
   leak: 0.2,
   /** createGenerator / createDiscriminator: no categorical code in z (a plain GAN). */
   codes: 0,
-  /**
-   * `vbn gan`'s categorical code (InfoGAN, Chen et al. 2016): z's last 10 entries are one-hot and
-   * a head on the discriminator learns to recover them (docs/gan.md).
-   */
-  runCodes: 10,
+  /** `vbn gan`'s categorical code (InfoGAN): z's last 10 entries are one-hot (docs/gan.md). */
+  runCodes: RUN.codes,
   /** Weight of the code's cross-entropy in both networks' losses (InfoGAN's lambda). */
   infoWeight: 1,
-  /**
-   * Weight of the real images' class loss on the code head (AC-GAN, Odena et al. 2017): ganStep's
-   * with realLabels, and `vbn gan`'s, which passes the real batch's labels unless it is 0, so that
-   * code k draws digit k (docs/gan.md, the sixth round).
-   */
-  labelWeight: 1,
   /** ganOptimizer's Adam: the DCGAN settings. */
   adam: { lr: 2e-4, beta1: 0.5 },
-  /**
-   * `vbn gan`'s learning rates, generator and discriminator: faster than ganOptimizer's 2e-4,
-   * measured to learn more per step on MNIST in docs/gan.md's recipe table.
-   */
-  lr: 1e-3,
-  dLr: 5e-4,
-  /** Both learning rates fall linearly to 0 over this last fraction of the run (docs/gan.md). */
-  lrDecay: 0.5,
-  beta1: 0.5,
-  batchSize: 64,
-  referenceSize: 64,
-  // 4 epochs (3752 steps) took 10.9 (bn) to 14.2 (none) minutes, vbn 13.6, on the idle 2-core machine (docs/gan.md).
-  epochs: 4,
-  seed: 0,
-  evalSamples: 1000,
-  checkpointEvery: 0,
 };
 
 export interface GeneratorConfig {
@@ -100,38 +82,16 @@ export interface DiscriminatorConfig {
 }
 export type ResolvedDiscriminatorConfig = Required<DiscriminatorConfig>;
 
-function intAtLeast(fn: string, name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new VbnError(`${fn}: ${name} must be an integer >= ${min} but is ${String(v)}`);
-  }
-  return v;
-}
-
-function positiveInt(fn: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new VbnError(`${fn}: ${name} must be a positive integer but is ${String(v)}`);
-  }
-  return v;
-}
-
-function intList(fn: string, name: string, v: unknown): number[] {
-  if (!Array.isArray(v) || v.length === 0) {
-    throw new VbnError(`${fn}: ${name} must be a non-empty list of positive integers`);
-  }
-  return v.map((f, i) => positiveInt(fn, `${name}[${i}]`, f));
-}
-
-function stride12(fn: string, v: unknown): 1 | 2 {
-  if (v !== 1 && v !== 2)
-    throw new VbnError(`${fn}: outputStride must be 1 or 2 but is ${String(v)}`);
-  return v;
-}
+const positive = intRule(1);
+const STRIDES = GAN_OPTIONS.outputStride.rule;
+const check = <T>(fn: string, name: string, v: unknown, rule: Rule<T>): T =>
+  checkRule(fn, name, v, rule);
 
 function shape3(fn: string, name: string, v: unknown): [number, number, number] {
   if (!Array.isArray(v) || v.length !== 3) {
     throw new VbnError(`${fn}: ${name} must be [H, W, C] but is ${JSON.stringify(v)}`);
   }
-  return v.map((d, i) => positiveInt(fn, `${name}[${i}]`, d)) as [number, number, number];
+  return v.map((d, i) => check(fn, `${name}[${i}]`, d, positive)) as [number, number, number];
 }
 
 /** How many stride-2 upsamplings the generator makes: one per hidden block after the first, and the output layer's if its stride is 2. */
@@ -142,16 +102,17 @@ export function upsamplings(c: ResolvedGeneratorConfig): number {
 export function resolveGeneratorConfig(config: GeneratorConfig = {}): ResolvedGeneratorConfig {
   const fn = 'createGenerator';
   const d = GAN_DEFAULTS;
+  const O = GAN_OPTIONS;
   const c: ResolvedGeneratorConfig = {
-    latentDim: positiveInt(fn, 'latentDim', config.latentDim ?? d.latentDim),
-    codes: intAtLeast(fn, 'codes', config.codes ?? d.codes, 0),
+    latentDim: check(fn, 'latentDim', config.latentDim ?? d.latentDim, O.latentDim.rule),
+    codes: check(fn, 'codes', config.codes ?? d.codes, O.codes.rule),
     outputShape: shape3(fn, 'outputShape', config.outputShape ?? d.outputShape),
-    filters: intList(fn, 'filters', config.filters ?? d.generatorFilters),
-    kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
-    outputStride: stride12(fn, config.outputStride ?? d.outputStride),
-    norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
-    mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
-    epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? DEFAULT_EPSILON),
+    filters: check(fn, 'filters', config.filters ?? d.generatorFilters, INT_LIST),
+    kernelSize: check(fn, 'kernelSize', config.kernelSize ?? d.kernelSize, O.kernelSize.rule),
+    outputStride: check(fn, 'outputStride', config.outputStride ?? d.outputStride, STRIDES),
+    norm: check(fn, 'norm', config.norm ?? d.norm, O.norm.rule),
+    mode: check(fn, 'mode', config.mode ?? d.mode, oneOfRule(VBN_MODES)),
+    epsilon: check(fn, 'epsilon', config.epsilon ?? DEFAULT_EPSILON, POSITIVE),
   };
   if (c.codes >= c.latentDim) {
     throw new VbnError(
@@ -174,61 +135,13 @@ export function resolveDiscriminatorConfig(
 ): ResolvedDiscriminatorConfig {
   const fn = 'createDiscriminator';
   const d = GAN_DEFAULTS;
-  const leak = config.leak ?? d.leak;
-  if (typeof leak !== 'number' || !(leak >= 0 && leak < 1)) {
-    throw new VbnError(`${fn}: leak must be a number in [0, 1) but is ${String(leak)}`);
-  }
   return {
     inputShape: shape3(fn, 'inputShape', config.inputShape ?? d.outputShape),
-    filters: intList(fn, 'filters', config.filters ?? d.discriminatorFilters),
-    kernelSize: positiveInt(fn, 'kernelSize', config.kernelSize ?? d.kernelSize),
-    leak,
-    codes: intAtLeast(fn, 'codes', config.codes ?? d.codes, 0),
+    filters: check(fn, 'filters', config.filters ?? d.discriminatorFilters, INT_LIST),
+    kernelSize: check(fn, 'kernelSize', config.kernelSize ?? d.kernelSize, positive),
+    leak: check(fn, 'leak', config.leak ?? d.leak, BELOW_ONE),
+    codes: check(fn, 'codes', config.codes ?? d.codes, GAN_OPTIONS.codes.rule),
   };
-}
-
-/** Settings of a GAN run (`vbn gan`), saved in its checkpoints. */
-export interface GanTrainConfig {
-  norm: GanNorm;
-  mode: VbnMode;
-  latentDim: number;
-  /** Categories of z's one-hot code (GeneratorConfig.codes); 0: none. */
-  codes: number;
-  /**
-   * Weight of the real images' class loss on the code head (AC-GAN); 0: the code is unsupervised
-   * (InfoGAN). Above 0, codes must equal the data's classes: code k is class k.
-   */
-  labelWeight: number;
-  generatorFilters: number[];
-  discriminatorFilters: number[];
-  kernelSize: number;
-  /** The generator's output layer stride (GeneratorConfig.outputStride). */
-  outputStride: 1 | 2;
-  batchSize: number;
-  referenceSize: number;
-  epochs: number;
-  /** The generator's Adam learning rate. */
-  lr: number;
-  /** The discriminator's Adam learning rate. */
-  dLr: number;
-  /**
-   * Over the last `lrDecay` fraction of the run's steps (epochs x steps per epoch) both learning
-   * rates fall linearly to 0 (see learningRateAt); 0: constant rates.
-   */
-  lrDecay: number;
-  beta1: number;
-  seed: number;
-  /** Generated images per epoch for the classifier score and Fréchet distance. */
-  evalSamples: number;
-  /** Also checkpoint every N steps (0: only at the end of each epoch). */
-  checkpointEvery: number;
-}
-
-function fraction(fn: string, name: string, v: number): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) {
-    throw new VbnError(`${fn}: ${name} must be a number in [0, 1] but is ${String(v)}`);
-  }
-  return v;
 }
 
 /**
@@ -253,48 +166,23 @@ export function learningRateAt(base: number, k: number, total: number, decay: nu
   return base * Math.min(1, (total - k) / (decay * total));
 }
 
-/** Applies GAN_DEFAULTS to what is unset and validates the rest. */
+/** Applies GAN_OPTIONS' defaults to what is unset and validates the rest; a refusal names the flag. */
 export function resolveGanTrainConfig(config: Partial<GanTrainConfig> = {}): GanTrainConfig {
   const fn = 'vbn gan';
-  const d = GAN_DEFAULTS;
-  const int = (name: string, v: number, min: number) => intAtLeast(fn, name, v, min);
-  const beta1 = config.beta1 ?? d.beta1;
-  if (!(beta1 >= 0 && beta1 < 1)) {
-    throw new VbnError(`${fn}: beta1 must be in [0, 1) but is ${beta1}`);
-  }
-  const c: GanTrainConfig = {
-    norm: checkOneOf(fn, 'norm', config.norm ?? d.norm, GAN_NORMS),
-    mode: checkOneOf(fn, 'mode', config.mode ?? d.mode, VBN_MODES),
-    latentDim: int('latentDim', config.latentDim ?? d.latentDim, 1),
-    codes: int('codes', config.codes ?? d.runCodes, 0),
-    labelWeight: checkNonNegative(fn, 'labelWeight', config.labelWeight ?? d.labelWeight),
-    generatorFilters: intList(
-      fn,
-      'generatorFilters',
-      config.generatorFilters ?? d.generatorFilters,
-    ),
-    discriminatorFilters: intList(
-      fn,
-      'discriminatorFilters',
-      config.discriminatorFilters ?? d.discriminatorFilters,
-    ),
-    kernelSize: int('kernelSize', config.kernelSize ?? d.kernelSize, 1),
-    outputStride: stride12(fn, config.outputStride ?? d.outputStride),
-    batchSize: int('batchSize', config.batchSize ?? d.batchSize, 1),
-    referenceSize: int('referenceSize', config.referenceSize ?? d.referenceSize, 1),
-    epochs: int('epochs', config.epochs ?? d.epochs, 1),
-    lr: checkPositive(fn, 'lr', config.lr ?? d.lr),
-    dLr: checkPositive(fn, 'dLr', config.dLr ?? d.dLr),
-    lrDecay: fraction(fn, 'lrDecay', config.lrDecay ?? d.lrDecay),
-    beta1,
-    seed: int('seed', config.seed ?? d.seed, 0),
-    evalSamples: int('evalSamples', config.evalSamples ?? d.evalSamples, 2),
-    checkpointEvery: int('checkpointEvery', config.checkpointEvery ?? d.checkpointEvery, 0),
-  };
+  const c = resolveOptions(GAN_OPTIONS, config, fn);
   if (c.codes >= c.latentDim) {
     throw new VbnError(
-      `${fn}: codes ${c.codes} (--codes, default ${d.runCodes}) must be below latentDim ${c.latentDim} (--latent-dim): z needs a normal part`,
+      `${fn}: codes ${c.codes} (--codes, default ${GAN_DEFAULTS.runCodes}) must be below latentDim ${c.latentDim} (--latent-dim): z needs a normal part`,
     );
   }
   return c;
+}
+
+/** The saved configuration with what `given` may change (GAN_OPTIONS' `resumable`); other changes refused. */
+export function resumeGanConfig(
+  saved: GanTrainConfig,
+  given: Partial<GanTrainConfig>,
+  runDir: string,
+): GanTrainConfig {
+  return resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_OPTIONS));
 }

@@ -1,62 +1,34 @@
 import { VbnError } from '../errors.js';
-import { checkOneOf, checkPositive } from '../vbn/validate.js';
-import { DEFAULT_EPSILON, VBN_MODES, type VbnMode } from '../vbn/options.js';
+import { defaultsOf, resolveOptions, type Values } from '../options/schema.js';
+import { intRule, checkOneOf, checkRule } from '../vbn/validate.js';
+import { NET_OPTIONS, PADDINGS, type Padding } from './options.js';
 
-export type Padding = 'valid' | 'same';
+export { PADDINGS, type Padding };
 export type DataFormat = 'channelsLast' | 'channelsFirst';
 /** `concat`: one pass over [reference; inputs]. `two-pass`: reference first, then inputs. */
 export type Strategy = 'concat' | 'two-pass';
 export const STRATEGIES: readonly Strategy[] = ['concat', 'two-pass'];
-export const PADDINGS: readonly Padding[] = ['valid', 'same'];
 
-export interface VbnNetConfig {
+/** The network's options (model/options.ts: filters, kernelSize, strides, padding, mode, epsilon, stopReferenceGradient) and its shape. */
+export type VbnNetConfig = Partial<Values<typeof NET_OPTIONS>> & {
   /** Shape of one example: [H, W, C] for channelsLast, [C, H, W] for channelsFirst. Required. */
   inputShape: [number, number, number];
-  /** Filters of each conv -> VBN -> ReLU block. Default [16, 32, 64] (the seed's). */
-  filters?: number[];
-  /** Square kernel size of every conv. Default 3. */
-  kernelSize?: number;
-  /** Stride of every conv. Default 1. */
-  strides?: number;
-  /** Conv padding: 'valid' (the seed's) or 'same'. Default 'valid'. */
-  padding?: Padding;
   /** Number of output logits. Default 2 (the seed's). */
   numClasses?: number;
-  /** VBN mode of every block. Default 'virtual'. */
-  mode?: VbnMode;
-  /** VBN epsilon. Default 1e-5. */
-  epsilon?: number;
-  /** Stop gradients through the reference statistics. Default false. */
-  stopReferenceGradient?: boolean;
   /** Layout of the input: 'channelsLast' ([B,H,W,C], default) or 'channelsFirst' ([B,C,H,W]). */
   dataFormat?: DataFormat;
-}
+};
 
 export type ResolvedNetConfig = Required<VbnNetConfig>;
 
-/** Defaults of the network settings: the one place they live (training reuses them). */
+/** Defaults of the network settings, from NET_OPTIONS (training reuses them). */
 export const NET_DEFAULTS = {
-  filters: [16, 32, 64],
-  kernelSize: 3,
-  strides: 1,
-  padding: 'valid',
+  ...(defaultsOf(NET_OPTIONS) as Values<typeof NET_OPTIONS>),
   numClasses: 2,
-  mode: 'virtual',
-  epsilon: DEFAULT_EPSILON,
-  stopReferenceGradient: false,
-  dataFormat: 'channelsLast',
-} as const satisfies Omit<ResolvedNetConfig, 'inputShape' | 'filters'> & {
-  filters: readonly number[];
+  dataFormat: 'channelsLast' as DataFormat,
 };
 
-const positiveInt = (name: string, v: unknown): number => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new VbnError(`createVbnNet: ${name} must be a positive integer but is ${String(v)}`);
-  }
-  return v;
-};
-
-/** Applies NET_DEFAULTS and validates. */
+/** Applies the defaults and validates. */
 export function resolveNetConfig(config: VbnNetConfig): ResolvedNetConfig {
   const fn = 'createVbnNet';
   if (!Array.isArray(config.inputShape) || config.inputShape.length !== 3) {
@@ -64,22 +36,16 @@ export function resolveNetConfig(config: VbnNetConfig): ResolvedNetConfig {
       `${fn}: inputShape must be [H, W, C] (or [C, H, W] for channelsFirst) but is ${JSON.stringify(config.inputShape)}`,
     );
   }
-  config.inputShape.forEach((d, i) => positiveInt(`inputShape[${i}]`, d));
-  const filters = config.filters ?? NET_DEFAULTS.filters;
-  if (!Array.isArray(filters) || filters.length === 0) {
-    throw new VbnError(`${fn}: filters must be a non-empty list of positive integers`);
-  }
-  filters.forEach((f, i) => positiveInt(`filters[${i}]`, f));
+  config.inputShape.forEach((d, i) => checkRule(fn, `inputShape[${i}]`, d, intRule(1)));
   const resolved: ResolvedNetConfig = {
+    ...resolveOptions(NET_OPTIONS, config, fn, 'field'),
     inputShape: [...config.inputShape] as [number, number, number],
-    filters: [...filters],
-    kernelSize: positiveInt('kernelSize', config.kernelSize ?? NET_DEFAULTS.kernelSize),
-    strides: positiveInt('strides', config.strides ?? NET_DEFAULTS.strides),
-    padding: checkOneOf(fn, 'padding', config.padding ?? NET_DEFAULTS.padding, PADDINGS),
-    numClasses: positiveInt('numClasses', config.numClasses ?? NET_DEFAULTS.numClasses),
-    mode: checkOneOf(fn, 'mode', config.mode ?? NET_DEFAULTS.mode, VBN_MODES),
-    epsilon: checkPositive(fn, 'epsilon', config.epsilon ?? NET_DEFAULTS.epsilon),
-    stopReferenceGradient: config.stopReferenceGradient ?? NET_DEFAULTS.stopReferenceGradient,
+    numClasses: checkRule(
+      fn,
+      'numClasses',
+      config.numClasses ?? NET_DEFAULTS.numClasses,
+      intRule(1),
+    ),
     dataFormat: checkOneOf(fn, 'dataFormat', config.dataFormat ?? NET_DEFAULTS.dataFormat, [
       'channelsLast',
       'channelsFirst',
@@ -108,7 +74,10 @@ export function channelsOf(c: ResolvedNetConfig): number {
   return c.dataFormat === 'channelsLast' ? c.inputShape[2] : c.inputShape[0];
 }
 
-export function convOut(size: number, c: ResolvedNetConfig): number {
+export function convOut(
+  size: number,
+  c: Pick<ResolvedNetConfig, 'padding' | 'strides' | 'kernelSize'>,
+): number {
   return c.padding === 'same'
     ? Math.ceil(size / c.strides)
     : Math.floor((size - c.kernelSize) / c.strides) + 1;

@@ -122,11 +122,13 @@ export function checkOneOf<T extends string>(
   allowed: readonly T[],
 ): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new VbnError(
-      `${fn}: unknown ${name} ${JSON.stringify(value)} (expected one of ${allowed.map((a) => `'${a}'`).join(', ')})`,
-    );
+    throw new VbnError(unknownMessage(fn, name, value, allowed));
   }
   return value as T;
+}
+
+function unknownMessage(fn: string, name: string, value: unknown, allowed: readonly unknown[]) {
+  return `${fn}: unknown ${name} ${JSON.stringify(value)} (expected one of ${allowed.map((a) => `'${String(a)}'`).join(', ')})`;
 }
 
 export function checkPositive(fn: string, name: string, value: unknown): number {
@@ -142,3 +144,102 @@ export function checkNonNegative(fn: string, name: string, value: unknown): numb
   }
   return value;
 }
+
+/**
+ * A rule a value must meet, shared by the library and the command line so that both say the
+ * same thing: `fn: name must be <expected> but is <value>`, and commander's `argument 'v' is
+ * invalid. expected <syntax or expected>.` for a flag.
+ */
+export interface Rule<T> {
+  /** What a valid value is, e.g. 'an integer >= 1'. */
+  readonly expected: string;
+  /** How a command-line value is written, when it differs from `expected`. */
+  readonly syntax?: string;
+  /** The value when it meets the rule, else undefined. */
+  accept(value: unknown): T | undefined;
+  /** Reads a command-line string (undefined when it cannot be read). */
+  read(text: string): T | undefined;
+  /** The library's message, when the rule has its own (checkOneOf's). */
+  refuse?(fn: string, name: string, value: unknown): string;
+}
+
+const show = (v: unknown): string => (Array.isArray(v) ? `[${v.join(',')}]` : String(v));
+
+/** Checks `value` against `rule`; throws `fn: name must be <expected> but is <value>`. */
+export function checkRule<T>(fn: string, name: string, value: unknown, rule: Rule<T>): T {
+  const v = rule.accept(value);
+  if (v === undefined) {
+    throw new VbnError(
+      rule.refuse?.(fn, name, value) ??
+        `${fn}: ${name} must be ${rule.expected} but is ${show(value)}`,
+    );
+  }
+  return v;
+}
+
+const readNumber = (text: string): number | undefined =>
+  text.trim() === '' ? undefined : Number(text);
+
+/** A finite number that meets `test`. */
+function numberRule(expected: string, test: (v: number) => boolean): Rule<number> {
+  const accept = (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v) && test(v) ? v : undefined;
+  return { expected, accept, read: (t) => accept(readNumber(t)) };
+}
+
+export function intRule(min: number): Rule<number> {
+  const accept = (v: unknown) =>
+    typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : undefined;
+  return {
+    expected: `an integer >= ${min}`,
+    accept,
+    read: (t) => (/^-?\d+$/.test(t.trim()) ? accept(Number(t)) : undefined),
+  };
+}
+
+export const POSITIVE = numberRule('a positive finite number', (v) => v > 0);
+export const NON_NEGATIVE = numberRule('a number >= 0', (v) => v >= 0);
+/** [0, 1]. */
+export const UNIT_INTERVAL = numberRule('a number from 0 to 1', (v) => v >= 0 && v <= 1);
+/** [0, 1). */
+export const BELOW_ONE = numberRule('a number in [0, 1)', (v) => v >= 0 && v < 1);
+/** (0, 1). */
+export const OPEN_FRACTION = numberRule(
+  'a number between 0 and 1 (exclusive)',
+  (v) => v > 0 && v < 1,
+);
+
+/** A non-empty list of positive integers, written `16,32,64` on the command line. */
+export const INT_LIST: Rule<number[]> = {
+  expected: 'a non-empty list of integers >= 1',
+  syntax: 'a comma list of positive integers, like 16,32,64',
+  accept: (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((f) => intRule(1).accept(f) !== undefined)
+      ? [...(v as number[])]
+      : undefined,
+  read: (t) => INT_LIST.accept(t.split(',').map((s) => (/^\d+$/.test(s.trim()) ? Number(s) : NaN))),
+};
+
+export function oneOfRule<T extends string | number>(allowed: readonly T[]): Rule<T> {
+  const accept = (v: unknown) => (allowed.includes(v as T) ? (v as T) : undefined);
+  const numeric = typeof allowed[0] === 'number';
+  return {
+    expected: numeric ? allowed.join(' or ') : `one of ${allowed.join(', ')}`,
+    accept,
+    read: (t) => accept(numeric ? Number(t) : t),
+    refuse: numeric ? undefined : (fn, name, v) => unknownMessage(fn, name, v, allowed),
+  };
+}
+
+export const BOOLEAN: Rule<boolean> = {
+  expected: 'true or false',
+  accept: (v) => (typeof v === 'boolean' ? v : undefined),
+  read: (t) => (t === 'true' ? true : t === 'false' ? false : undefined),
+};
+
+/** Any string (a path, a list the data loader reads). */
+export const TEXT: Rule<string> = {
+  expected: 'a string',
+  accept: (v) => (typeof v === 'string' ? v : undefined),
+  read: (t) => t,
+};

@@ -12,11 +12,11 @@ import {
 } from '../../train/node/checkpoint.js';
 import { optimizerState, restoreOptimizerState } from '../../train/node/optimizer-state.js';
 import { TrainingDivergedError, epochOrder } from '../../train/node/train.js';
-import { flagOf, mergeResumed } from '../../train/config.js';
 import {
   checkLabelCodes,
   learningRateAt,
   resolveGanTrainConfig,
+  resumeGanConfig,
   type GanTrainConfig,
 } from '../config.js';
 import {
@@ -146,22 +146,13 @@ async function setUp(
   return { config, nets, adams, referenceZ, state, meta };
 }
 
-/** Settings a resumed GAN run may change: they alter neither the networks nor the data order. */
-const GAN_RESUMABLE: readonly (keyof GanTrainConfig)[] = ['epochs', 'checkpointEvery'];
-const GAN_FLAGS: Partial<Record<string, string>> = {
-  generatorFilters: '--filters',
-  discriminatorFilters: '--d-filters',
-};
-
 /** The saved configuration with the given epochs (the total) and checkpointEvery; other changes refused. */
 function resumedGanConfig(
   meta: GanCheckpointMeta,
   given: Partial<GanTrainConfig>,
   runDir: string,
 ): GanTrainConfig {
-  const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
-  const saved = savedGanConfig(meta);
-  const config = resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_RESUMABLE, flag));
+  const config = resumeGanConfig(savedGanConfig(meta), given, runDir);
   if (config.epochs < meta.state.epoch) {
     throw new VbnError(
       `--epochs ${config.epochs}: the run in ${runDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
