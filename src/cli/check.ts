@@ -12,25 +12,15 @@ import type { VbnNetConfig } from '../model/config.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { addOptions } from './flags.js';
-import { pick, withDefaults } from '../options/schema.js';
+import { givenValues, pick, withDefaults } from '../options/schema.js';
+import { NET_OPTIONS } from '../model/options.js';
 import { TRAIN_OPTIONS } from '../train/options.js';
 import { loadModel } from './load-model.js';
 import { choice, integer, positiveNumber, timeoutSeconds } from './parse.js';
 
 /** The network and batch options `vbn check` honours, shown with its defaults (CHECK_DEFAULTS). */
 const CHECK_NETWORK_OPTIONS = withDefaults(
-  pick(TRAIN_OPTIONS, [
-    'filters',
-    'kernelSize',
-    'strides',
-    'padding',
-    'mode',
-    'epsilon',
-    'stopReferenceGradient',
-    'batchSize',
-    'referenceSize',
-    'seed',
-  ]),
+  { ...NET_OPTIONS, ...pick(TRAIN_OPTIONS, ['batchSize', 'referenceSize', 'seed']) },
   { ...CHECK_DEFAULTS, filters: [...CHECK_DEFAULTS.filters] },
 );
 
@@ -88,19 +78,12 @@ export function checkCommand(ctx: CliContext): Command {
     const channels = (flags.channels as number | undefined) ?? CHECK_DEFAULTS.channels;
     const first = Boolean(flags.channelsFirst);
     const network: Partial<VbnNetConfig> = {
+      ...givenValues(NET_OPTIONS, flags),
       inputShape: first ? [channels, size, size] : [size, size, channels],
-      filters: flags.filters as number[] | undefined,
-      kernelSize: flags.kernelSize as number | undefined,
-      strides: flags.strides as number | undefined,
-      padding: flags.padding as VbnNetConfig['padding'],
       numClasses: flags.classes as number | undefined,
-      mode: flags.mode as VbnNetConfig['mode'],
-      epsilon: flags.epsilon as number | undefined,
-      stopReferenceGradient: Boolean(flags.stopReferenceGradient),
       dataFormat: first ? 'channelsFirst' : 'channelsLast',
     };
-    for (const k of Object.keys(network) as (keyof VbnNetConfig)[])
-      if (network[k] === undefined) delete network[k];
+    if (network.numClasses === undefined) delete network.numClasses;
     for (const side of ['a', 'b'])
       if (flags[side] !== undefined && flags[`${side}Cmd`] !== undefined)
         throw new VbnError(

@@ -46,8 +46,8 @@ export const attributeOf = (o: Option<unknown>): string =>
 /** A value as the command line and the messages write it: lists as 16,32,64. */
 export const formatValue = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
 
-/** The options of `schema` named in `keys`, in that order. */
-export function pick<S extends Schema, K extends keyof S>(
+/** The entries of `schema` (or of a configuration) named in `keys`, in that order. */
+export function pick<S extends object, K extends keyof S>(
   schema: S,
   keys: readonly K[],
 ): Pick<S, K> {

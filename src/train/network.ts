@@ -1,21 +1,15 @@
+import { NET_OPTIONS } from '../model/options.js';
 import { createVbnNet, type VbnNet } from '../model/net.js';
+import { pick } from '../options/schema.js';
 import type { TrainConfig } from './config.js';
 
-/** The network a training configuration describes, for images `inputShape` and `numClasses`. */
+const NET_KEYS = Object.keys(NET_OPTIONS) as (keyof typeof NET_OPTIONS)[];
+
+/** The network a training configuration describes (its NET_OPTIONS), for images `inputShape` and `numClasses`. */
 export function networkFor(
   config: TrainConfig,
   inputShape: [number, number, number],
   numClasses: number,
 ): VbnNet {
-  return createVbnNet({
-    inputShape,
-    filters: config.filters,
-    kernelSize: config.kernelSize,
-    strides: config.strides,
-    padding: config.padding,
-    numClasses,
-    mode: config.mode,
-    epsilon: config.epsilon,
-    stopReferenceGradient: config.stopReferenceGradient,
-  });
+  return createVbnNet({ ...pick(config, NET_KEYS), inputShape, numClasses });
 }

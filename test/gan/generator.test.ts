@@ -278,7 +278,7 @@ describe('bad input', () => {
       errorMessage(() => createGenerator(JSON.parse('{"norm":"layer"}') as GeneratorConfig)),
     ).toBe(`createGenerator: unknown norm "layer" (expected one of 'vbn', 'bn', 'none')`);
     expect(errorMessage(() => createGenerator({ latentDim: 0 }))).toBe(
-      'createGenerator: latentDim must be a positive integer but is 0',
+      'createGenerator: latentDim must be an integer >= 1 but is 0',
     );
     const g = createGenerator({ ...BASE });
     const params = g.init(0);
