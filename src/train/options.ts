@@ -40,7 +40,7 @@ export const TRAIN_OPTIONS = {
     flag: '--epochs <n>',
     rule: intRule(1),
     default: 1,
-    help: 'epochs (with --resume: in total)',
+    help: 'epochs (in total when resuming)',
     resumable: true,
   }),
   optimizer: option<OptimizerName>({
