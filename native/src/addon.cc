@@ -72,7 +72,7 @@ static Napi::Value Guarded(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  applyIsaToOneDnn();
+  initIsa();
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory));

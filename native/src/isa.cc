@@ -34,7 +34,8 @@ Isa activeIsa() {
 
 const char* isaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
 
-void applyIsaToOneDnn() {
+void initIsa() {
+  activeIsa();
   if (!forcedAvx2()) return;
   // Fails (and changes nothing) once oneDNN has dispatched a kernel in this process.
   dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2);

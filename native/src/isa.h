@@ -18,8 +18,8 @@ bool cpuHasAvx512();
 Isa activeIsa();
 // "avx512" or "avx2".
 const char* isaName(Isa isa);
-// Caps oneDNN at AVX2 when VBN_ISA=avx2 forces that path; called once when the addon loads, before
-// any oneDNN primitive exists.
-void applyIsaToOneDnn();
+// Called once when the addon loads, before any oneDNN primitive exists: fixes the path, and caps
+// oneDNN at AVX2 when VBN_ISA=avx2 forces that path.
+void initIsa();
 
 }  // namespace vbn
