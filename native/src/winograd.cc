@@ -89,12 +89,14 @@ WinogradPlan::WinogradPlan(const WinogradShape& s, int threads)
   tilesW_ = (s.wo + 1) / 2;
   tiles_ = s.batch * tilesH_ * tilesW_;
   u_.assign(16 * s.ci * coPad_, 0.f);
-  scratch_.assign(threads_ * 16 * tileRows_ * (s.ci + coPad_), 0.f);
+  vStride_ = tileRows_ * s.ci + 16;
+  mStride_ = tileRows_ * coPad_ + 16;
+  scratch_.assign(threads_ * 16 * (vStride_ + mStride_), 0.f);
   zeros_.assign(std::max(s.ci, s.co), 0.f);
 }
 
 WinogradBlocks WinogradPlan::geometry() const {
-  return WinogradBlocks{s_, coPad_, tileRows_, tilesH_, tilesW_, u_.data(), zeros_.data()};
+  return WinogradBlocks{s_, coPad_, tileRows_, tilesH_, tilesW_, vStride_, mStride_, u_.data(), zeros_.data()};
 }
 
 // U[p, i, o] = (G g G^T)[p] for the filter g of input channel i, output channel o; computed in
@@ -128,14 +130,14 @@ void WinogradPlan::run(const float* x, const float* w, FilterSource source, cons
                        float* y) {
   transformFilter(w, source);
   const int64_t blocks = (tiles_ + tileRows_ - 1) / tileRows_;
-  const int64_t perThread = 16 * tileRows_ * (s_.ci + coPad_);
+  const int64_t perThread = 16 * (vStride_ + mStride_);
   float* scratch = scratch_.data();
   const WinogradBlocks g = geometry();
   const auto forward = k_->forward;
 #pragma omp parallel for schedule(static) num_threads(threads_)
   for (int64_t b = 0; b < blocks; b++) {
     float* v = scratch + omp_get_thread_num() * perThread;
-    float* m = v + 16 * tileRows_ * s_.ci;
+    float* m = v + 16 * vStride_;
     const int64_t t0 = b * tileRows_;
     forward(g, x, t0, std::min(tileRows_, tiles_ - t0), v, m, bias, activation, y);
   }
@@ -149,7 +151,7 @@ void WinogradPlan::run(const float* x, const float* w, FilterSource source, cons
 // count and on either path).
 void WinogradPlan::filterGradient(const float* x, const float* dy, float* dw) {
   const int64_t ci = s_.ci, co = s_.co, nb = tileRows_;
-  const int64_t per = 16 * ci * coPad_, perThread = 16 * nb * (ci + coPad_);
+  const int64_t per = 16 * ci * coPad_, perThread = 16 * (vStride_ + mStride_);
   // About 4096 tiles per chunk; at most 256 chunks and 64 MiB of partials (wide layers).
   const int64_t maxChunks = std::clamp<int64_t>((int64_t(16) << 20) / per, 1, 256);
   const int64_t chunks = std::clamp<int64_t>((tiles_ + 4095) / 4096, 1, maxChunks);
@@ -161,7 +163,7 @@ void WinogradPlan::filterGradient(const float* x, const float* dy, float* dw) {
 #pragma omp parallel for schedule(static) num_threads(threads_)
   for (int64_t k = 0; k < chunks; k++) {
     float* v = scratch + omp_get_thread_num() * perThread;
-    float* z = v + 16 * nb * ci;
+    float* z = v + 16 * vStride_;
     float* acc = partial + k * per;
     std::fill(acc, acc + per, 0.f);
     const int64_t end = (k + 1) * tiles_ / chunks;

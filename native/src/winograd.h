@@ -47,8 +47,9 @@ class WinogradPlan {
   int64_t coPad_;     // Co rounded up to 8 (one AVX2 vector)
   int64_t tileRows_;  // tiles per block
   int64_t tilesH_, tilesW_, tiles_;
+  int64_t vStride_, mStride_;  // see WinogradBlocks
   std::vector<float> u_;        // [16, Ci, coPad]
-  std::vector<float> scratch_;  // per thread: V [16, tileRows, Ci] and M [16, tileRows, coPad]
+  std::vector<float> scratch_;  // per thread: V [16, vStride] and M [16, mStride]
   std::vector<float> partial_;  // filterGradient: per chunk of tiles [16, Ci, coPad]
   std::vector<float> zeros_;    // [max(Ci, Co)]: the input outside the image, dy beyond the output
 };

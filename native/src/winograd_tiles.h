@@ -118,7 +118,7 @@ inline void gradTile(const float* const (&e)[2][2], int64_t c, float* out, int64
 template <typename Wide>
 void inputTransform(const WinogradBlocks& g, const float* x, int64_t t0, int64_t nt, float* v) {
   const WinogradShape& s = g.s;
-  const int64_t ci = s.ci, perImage = g.tilesH * g.tilesW, ps = g.tileRows * ci;
+  const int64_t ci = s.ci, perImage = g.tilesH * g.tilesW, ps = g.vStride;
   for (int64_t j = 0; j < nt; j++) {
     const int64_t t = t0 + j, n = t / perImage, ty = (t % perImage) / g.tilesW, tx = t % g.tilesW;
     const float* d[4][4];
@@ -140,7 +140,7 @@ void inputTransform(const WinogradBlocks& g, const float* x, int64_t t0, int64_t
 template <typename Wide>
 void gradTransform(const WinogradBlocks& g, const float* dy, int64_t t0, int64_t nt, float* z) {
   const WinogradShape& s = g.s;
-  const int64_t co = s.co, perImage = g.tilesH * g.tilesW, ps = g.tileRows * g.coPad;
+  const int64_t co = s.co, perImage = g.tilesH * g.tilesW, ps = g.mStride;
   for (int64_t j = 0; j < nt; j++) {
     const int64_t t = t0 + j, n = t / perImage, oy = 2 * ((t % perImage) / g.tilesW), ox = 2 * (t % g.tilesW);
     const float* e[2][2];
@@ -159,16 +159,16 @@ template <typename Mk>
 void forwardBlock(const WinogradBlocks& g, const float* x, int64_t t0, int64_t nt, float* v, float* m,
                   const float* bias, int activation, float* y) {
   const WinogradShape& s = g.s;
-  const int64_t ci = s.ci, co = s.co, nb = g.tileRows, perImage = g.tilesH * g.tilesW, cp = g.coPad;
+  const int64_t ci = s.ci, co = s.co, perImage = g.tilesH * g.tilesW, cp = g.coPad;
   inputTransform<typename Mk::Wide>(g, x, t0, nt, v);
-  for (int p = 0; p < 16; p++) gemm<Mk, false>(nt, ci, cp, v + p * nb * ci, ci, 1, g.u + p * ci * cp, m + p * nb * cp);
+  for (int p = 0; p < 16; p++) gemm<Mk, false>(nt, ci, cp, v + p * g.vStride, ci, 1, g.u + p * ci * cp, m + p * g.mStride);
   for (int64_t j = 0; j < nt; j++) {
     const int64_t t = t0 + j, n = t / perImage, oy = 2 * ((t % perImage) / g.tilesW), ox = 2 * (t % g.tilesW);
     const float* mp = m + j * cp;
     float* y00 = y + ((n * s.ho + oy) * s.wo + ox) * co;
     const Edges e{ox + 1 < s.wo, oy + 1 < s.ho, co, s.wo * co, activation};
     forChannels<typename Mk::Wide>(
-        co, [&](auto lanes, int64_t c) { outputTile<decltype(lanes)>(mp, nb * cp, c, bias, e, y00); });
+        co, [&](auto lanes, int64_t c) { outputTile<decltype(lanes)>(mp, g.mStride, c, bias, e, y00); });
   }
 }
 
@@ -176,10 +176,10 @@ void forwardBlock(const WinogradBlocks& g, const float* x, int64_t t0, int64_t n
 template <typename Mk>
 void filterGradientBlock(const WinogradBlocks& g, const float* x, const float* dy, int64_t t0, int64_t nt,
                          float* v, float* z, float* acc) {
-  const int64_t ci = g.s.ci, nb = g.tileRows, cp = g.coPad;
+  const int64_t ci = g.s.ci, cp = g.coPad;
   inputTransform<typename Mk::Wide>(g, x, t0, nt, v);
   gradTransform<typename Mk::Wide>(g, dy, t0, nt, z);
-  for (int p = 0; p < 16; p++) gemm<Mk, true>(ci, nt, cp, v + p * nb * ci, 1, ci, z + p * nb * cp, acc + p * ci * cp);
+  for (int p = 0; p < 16; p++) gemm<Mk, true>(ci, nt, cp, v + p * g.vStride, 1, ci, z + p * g.mStride, acc + p * ci * cp);
 }
 
 template <typename Mk>
