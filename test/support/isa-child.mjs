@@ -22,7 +22,12 @@ const results = cases.map((c) => {
   const xs = [c.b, c.h, c.w, c.ci];
   const ws = [3, 3, c.ci, c.co];
   const ys = [c.b, ho, wo, c.co];
-  const geometry = [[1, 1], [top, left], [bottom, right], [1, 1]];
+  const geometry = [
+    [1, 1],
+    [top, left],
+    [bottom, right],
+    [1, 1],
+  ];
   const [x, w, dy] = [floats(c.xData), floats(c.wData), floats(c.dyData)];
   return algorithms.map((algorithm) => {
     const y = new Float32Array(c.b * ho * wo * c.co);
