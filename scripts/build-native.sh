@@ -3,6 +3,8 @@
 # compiler, oneDNN 2.x headers and the Node headers are present; otherwise prints one line saying
 # what is missing and exits 1 (vbn then runs on wasm or cpu). Rebuilds only when a source changed.
 # The build uses -march=native: it is made where it runs and never packed (package.json "files").
+# On x86-64 it leaves AVX-512 out of the base (-mno-avx512f, native/binding.gyp) and chooses its
+# AVX-512 kernels at run time (native/src/isa.h), so a build also runs on a CPU without AVX-512.
 set -euo pipefail
 cd "$(dirname "$0")/../native"
 out=build/Release/vbn_native.node

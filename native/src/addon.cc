@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "common.h"
+#include "isa.h"
 
 namespace vbn {
 
@@ -48,6 +49,7 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   const dnnl_version_t* v = dnnl_version();
   o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   o.Set("threads", omp_get_max_threads());
+  o.Set("isa", isaName(activeIsa()));  // the engine's kernels: "avx512" or "avx2" (isa.h)
   {
     std::lock_guard<std::mutex> lock(engineMutex());
     o.Set("cachedPrimitives", static_cast<double>(convCacheSize() + matmulCacheSize()));
@@ -70,6 +72,7 @@ static Napi::Value Guarded(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  initIsa();
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory));

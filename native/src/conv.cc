@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common.h"
+#include "isa.h"
 #include "winograd.h"
 
 namespace vbn {
@@ -148,13 +149,21 @@ bool winogradApplies(const ConvCall& c) {
   return c.w[0] == 3 && c.w[1] == 3 && c.s[0] == 1 && c.s[1] == 1 && c.d[0] == 1 && c.d[1] == 1;
 }
 
-// kAuto uses Winograd where it measured faster than oneDNN's direct convolution: at least 16
-// channels on each side and 512 channel pairs (16->32 and up; docs/performance.md,
-// bench/winograd-rates.mjs). Below that the transforms cost more than the products save.
-bool winogradPays(int64_t in, int64_t out) { return in >= 16 && out >= 16 && in * out >= 512; }
+// Which pass a call is: the automatic choice differs per pass on AVX-512.
+enum class Pass { kForward, kBackwardData, kBackwardWeights };
+
+// kAuto uses Winograd where it measured faster than oneDNN's direct convolution
+// (bench/winograd-rates.mjs, docs/performance.md): at least 16 channels on each side and 512
+// channel pairs (16->32 and up). Below that the transforms cost more than the products save. On
+// the AVX-512 path (isa.h) oneDNN's AVX-512 direct kernel also wins the forward pass below 1024
+// channel pairs (the seed's 16->32 layer).
+bool winogradPays(Pass pass, int64_t in, int64_t out) {
+  if (in < 16 || out < 16 || in * out < 512) return false;
+  return !(activeIsa() == Isa::kAvx512 && pass == Pass::kForward && in * out < 1024);
+}
 
 // Reads the optional algorithm argument; true when the call is to use Winograd.
-bool useWinograd(Args& a, size_t i, const ConvCall& c, int64_t in, int64_t out) {
+bool useWinograd(Args& a, size_t i, const ConvCall& c, Pass pass, int64_t in, int64_t out) {
   int64_t algo = a.optionalInteger(i, "algorithm", kAuto, kWinograd, kAuto);
   if (algo == kWinograd) {
     a.require(winogradApplies(c), "the Winograd algorithm needs a 3x3 filter, stride 1 and dilation 1 (filter shape " +
@@ -162,7 +171,7 @@ bool useWinograd(Args& a, size_t i, const ConvCall& c, int64_t in, int64_t out) 
                                       shapeString(c.d) + ")");
   }
   if (!a.ok() || algo == kDirect) return false;
-  return algo == kWinograd || (winogradApplies(c) && winogradPays(in, out));
+  return algo == kWinograd || (winogradApplies(c) && winogradPays(pass, in, out));
 }
 
 WinogradPlan& winogradFor(const WinogradShape& s, const char* tag) {
@@ -185,7 +194,7 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   if (!readConv(a, c, {0, 1, 2}, {"x", "xShape", "w", "wShape", "out", "outShape"})) return env.Undefined();
   float* bias = a.optionalFloats(10, "bias", c.w[3]);
   int act = static_cast<int>(a.integer(11, "activation", 0, 2));
-  bool winograd = a.ok() && useWinograd(a, 12, c, c.x[3], c.w[3]);
+  bool winograd = a.ok() && useWinograd(a, 12, c, Pass::kForward, c.x[3], c.w[3]);
   if (!a.ok()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
@@ -228,7 +237,7 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   Args a(info, "conv2dBackpropInput");
   ConvCall c;
   if (!readConv(a, c, {2, 1, 0}, {"dy", "dyShape", "w", "wShape", "dx", "dxShape"})) return env.Undefined();
-  bool winograd = useWinograd(a, 10, c, c.y[3], c.x[3]);
+  bool winograd = useWinograd(a, 10, c, Pass::kBackwardData, c.y[3], c.x[3]);
   if (!a.ok()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.y[0], c.y[1], c.y[2], c.y[3], c.x[1], c.x[2], c.x[3], 2 - c.pl[0], 2 - c.pl[1]};
@@ -308,7 +317,7 @@ Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Args a(info, "conv2dBackpropFilter");
   ConvCall c;
   if (!readConv(a, c, {0, 2, 1}, {"x", "xShape", "dy", "dyShape", "dw", "dwShape"})) return env.Undefined();
-  bool winograd = useWinograd(a, 10, c, c.x[3], c.w[3]);
+  bool winograd = useWinograd(a, 10, c, Pass::kBackwardWeights, c.x[3], c.w[3]);
   if (!a.ok()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};

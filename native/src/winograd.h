@@ -14,6 +14,9 @@
 
 namespace vbn {
 
+struct WinogradBlocks;
+struct WinogradKernels;
+
 // One convolution: x [B, H, W, Ci] -> y [B, Ho, Wo, Co]. Output pixel (oy, ox) reads input rows
 // oy - padT .. oy - padT + 2 and columns ox - padL .. ox - padL + 2 (outside the input: zero).
 struct WinogradShape {
@@ -37,17 +40,16 @@ class WinogradPlan {
 
  private:
   void transformFilter(const float* w, FilterSource source);
-  void inputTransform(const float* x, int64_t t0, int64_t nt, float* v) const;
-  void gradTransform(const float* dy, int64_t t0, int64_t nt, float* z) const;
-  void block(const float* x, int64_t t0, int64_t nt, float* v, float* m, const float* bias, int activation,
-             float* y) const;
+  WinogradBlocks geometry() const;
   WinogradShape s_;
   int threads_;
+  const WinogradKernels* k_;  // AVX2 or AVX-512 (isa.h), fixed per process
   int64_t coPad_;     // Co rounded up to 8 (one AVX2 vector)
   int64_t tileRows_;  // tiles per block
   int64_t tilesH_, tilesW_, tiles_;
+  int64_t vStride_, mStride_;  // see WinogradBlocks
   std::vector<float> u_;        // [16, Ci, coPad]
-  std::vector<float> scratch_;  // per thread: V [16, tileRows, Ci] and M [16, tileRows, coPad]
+  std::vector<float> scratch_;  // per thread: V [16, vStride] and M [16, mStride]
   std::vector<float> partial_;  // filterGradient: per chunk of tiles [16, Ci, coPad]
   std::vector<float> zeros_;    // [max(Ci, Co)]: the input outside the image, dy beyond the output
 };

@@ -33,7 +33,8 @@ type NormalizeParams = [
 ];
 export interface NativeAddon {
   setThreads(n: number): number;
-  info(): { onednn: string; threads: number; cachedPrimitives: number };
+  /** isa: the engine's kernels, 'avx512' where the CPU has it unless VBN_ISA=avx2 (native/src/isa.h). */
+  info(): { onednn: string; threads: number; cachedPrimitives: number; isa: 'avx2' | 'avx512' };
   keepFreedMemory(): boolean;
   /**
    * Shapes NHWC / HWIO; activation 0 linear, 1 relu, 2 relu6; algorithm 0 (or left out) automatic,
