@@ -12,7 +12,7 @@ import type { VbnNetConfig } from '../model/config.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { networkFlags } from './flags.js';
-import { loadModel } from './load-model.js';
+import { loadModel } from '../train/node/load-model.js';
 import { choice, integer, positiveNumber, timeoutSeconds } from './parse.js';
 
 export function checkCommand(ctx: CliContext): Command {

@@ -8,7 +8,7 @@ import { GAN_DEFAULTS, GAN_NORMS, type GanNorm, type GanTrainConfig } from '../g
 import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../run/node/checkpoint.js';
 import { resumeChangeError } from '../train/config.js';
 import { VBN_MODES, type VbnMode } from '../vbn/options.js';
 import { printJson, type CliContext } from './context.js';

@@ -3,11 +3,16 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } fro
 import { join } from 'node:path';
 import { VbnError } from '../../errors.js';
 import { pointLink, pruneCheckpoints, writeCheckpoint, type NamedTensor } from './checkpoint.js';
-import type { CheckpointMeta, EpochMetrics } from './state.js';
+
+/** What every run's checkpoint.json holds besides its own settings: where the run stands. */
+export interface RunMeta {
+  state: { step: number; history: readonly object[] };
+}
 
 /** What a checkpoint saves besides its metadata. */
 export interface RunTensors {
   params: Record<string, tf.Tensor>;
+  /** The reference batch (images, or the GAN's latents). */
   reference: tf.Tensor;
   optimizer(): Promise<NamedTensor[]>;
 }
@@ -25,7 +30,7 @@ export class RunFolder {
    * config.json (a resumed run may have extended --epochs) and metrics.jsonl mirrors the completed
    * epochs of the checkpoint it continues from.
    */
-  open(meta: CheckpointMeta, resumed: boolean): void {
+  open(meta: RunMeta, resumed: boolean): void {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
     if (!resumed) {
@@ -41,12 +46,12 @@ export class RunFolder {
     writeFileSync(join(this.dir, 'metrics.jsonl'), lines.join(''));
   }
 
-  appendMetrics(m: EpochMetrics): void {
+  appendMetrics(m: object): void {
     if (this.dir) appendFileSync(join(this.dir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
   }
 
   /** Writes `ckpt-<step>` atomically, points `last` (and `best`) at it, prunes the rest. */
-  async save(meta: CheckpointMeta, tensors: RunTensors, isBest: boolean): Promise<void> {
+  async save(meta: RunMeta, tensors: RunTensors, isBest: boolean): Promise<void> {
     if (!this.dir) return;
     const name = `ckpt-${String(meta.state.step).padStart(8, '0')}`;
     await writeCheckpoint(this.dir, name, {
