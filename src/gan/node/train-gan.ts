@@ -6,7 +6,7 @@ import { VbnError } from '../../errors.js';
 import { divergedError } from '../../run/diverged.js';
 import { runEpochs } from '../../run/epoch-loop.js';
 import { readCheckpoint } from '../../run/node/checkpoint.js';
-import { optimizerState, restoreOptimizerState } from '../../run/node/optimizer-state.js';
+import { optimizersState, restoreOptimizersState } from '../../run/optimizer-state.js';
 import { RunFolder } from '../../run/node/run-folder.js';
 import { checkEpochsLeft } from '../../run/resume.js';
 import { flagOf, mergeResumed } from '../../train/config.js';
@@ -33,7 +33,7 @@ import {
 } from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
-import { PREFIX, joinParams, networksOf, part } from '../networks.js';
+import { PREFIX, joinParams, networksOf } from '../networks.js';
 import {
   freshState,
   savedGanConfig,
@@ -135,13 +135,18 @@ async function setUp(
     }
     tf.dispose([referenceZ, ...Object.values(restored.params)]);
     referenceZ = restored.reference as tf.Tensor2D;
-    await restoreOptimizerState(nets.gOptimizer, part(restored.optimizer, PREFIX.generator));
-    await restoreOptimizerState(nets.dOptimizer, part(restored.optimizer, PREFIX.discriminator));
+    await restoreOptimizersState(optimizersOf(nets), restored.optimizer);
     tf.dispose(restored.optimizer.map((w) => w.tensor));
   }
   const state = meta ? structuredClone(meta.state) : freshState();
   return { config, nets, adams, referenceZ, state, meta };
 }
+
+/** Both optimizers under their checkpoint prefixes, the generator's first. */
+const optimizersOf = (nets: GanNetworks): Record<string, tf.Optimizer> => ({
+  [PREFIX.generator]: nets.gOptimizer,
+  [PREFIX.discriminator]: nets.dOptimizer,
+});
 
 /** Settings a resumed GAN run may change: they alter neither the networks nor the data order. */
 const GAN_RESUMABLE: readonly (keyof GanTrainConfig)[] = ['epochs', 'checkpointEvery'];
@@ -196,12 +201,7 @@ interface Session extends Run {
 
 /** Writes checkpoint `ckpt-<step>`: both networks, both optimizers, the reference z. */
 function save(s: Session): Promise<void> {
-  const prefixed = async (o: tf.Optimizer, prefix: string) =>
-    (await optimizerState(o)).map((w) => ({ ...w, name: prefix + w.name }));
-  const optimizer = async () => [
-    ...(await prefixed(s.nets.gOptimizer, PREFIX.generator)),
-    ...(await prefixed(s.nets.dOptimizer, PREFIX.discriminator)),
-  ];
+  const optimizer = () => optimizersState(optimizersOf(s.nets));
   const params = joinParams(s.nets.gParams, s.nets.dParams);
   return s.folder.save(s.meta(), { params, reference: s.referenceZ, optimizer }, false);
 }

@@ -2,7 +2,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VbnError } from '../../errors.js';
-import { pointLink, pruneCheckpoints, writeCheckpoint, type NamedTensor } from './checkpoint.js';
+import type { NamedTensor } from '../optimizer-state.js';
+import { pointLink, pruneCheckpoints, writeCheckpoint } from './checkpoint.js';
 
 /** What every run's checkpoint.json holds besides its own settings: where the run stands. */
 export interface RunMeta {

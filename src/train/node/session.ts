@@ -7,7 +7,7 @@ import { readCheckpoint, type CheckpointContents } from '../../run/node/checkpoi
 import { resolveTrainConfig, resumeConfig, type TrainConfig } from '../config.js';
 import { networkFor } from '../network.js';
 import { createOptimizer } from '../optimizers.js';
-import { restoreOptimizerState } from '../../run/node/optimizer-state.js';
+import { restoreOptimizerState } from '../../run/optimizer-state.js';
 import { checkEpochsLeft } from '../../run/resume.js';
 import { freshState, type CheckpointMeta, type RunState } from './state.js';
 

@@ -4,7 +4,7 @@ import type { DataOptions, LoadedData } from '../../data/node/load.js';
 import type { VbnNet } from '../../model/net.js';
 import type { TrainConfig } from '../config.js';
 import { evaluate } from '../evaluate.js';
-import { optimizerState } from '../../run/node/optimizer-state.js';
+import { optimizerState } from '../../run/optimizer-state.js';
 import { divergedError } from '../../run/diverged.js';
 import { runEpochs } from '../../run/epoch-loop.js';
 import { RunFolder } from '../../run/node/run-folder.js';
