@@ -2,20 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { countOf, gather } from '../../data/dataset.js';
 import type { DataOptions, LoadedData } from '../../data/node/load.js';
-import { VbnError } from '../../errors.js';
 import { divergedError } from '../../run/diverged.js';
 import { runEpochs } from '../../run/epoch-loop.js';
-import { readCheckpoint } from '../../run/node/checkpoint.js';
-import { optimizersState, restoreOptimizersState } from '../../run/optimizer-state.js';
+import { optimizersState } from '../../run/optimizer-state.js';
 import { RunFolder } from '../../run/node/run-folder.js';
-import { checkEpochsLeft } from '../../run/resume.js';
-import { flagOf, mergeResumed } from '../../train/config.js';
-import {
-  checkLabelCodes,
-  learningRateAt,
-  resolveGanTrainConfig,
-  type GanTrainConfig,
-} from '../config.js';
+import { learningRateAt, type GanTrainConfig } from '../config.js';
 import {
   featureGaussian,
   generateImages,
@@ -23,27 +14,12 @@ import {
   sampleMetrics,
   type SampleMetrics,
 } from '../evaluate.js';
-import {
-  NonFiniteGanLossError,
-  ganOptimizer,
-  type GanAdam,
-  ganStep,
-  type GanNetworks,
-  type GanStepResult,
-} from '../step.js';
+import { NonFiniteGanLossError, ganStep, type GanStepResult } from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
-import { PREFIX, joinParams, networksOf } from '../networks.js';
-import {
-  freshState,
-  savedGanConfig,
-  type GanCheckpointMeta,
-  type GanEpochMetrics,
-  type GanRunState,
-} from './run-state.js';
-
-/** Latent streams (tfSeed's second argument): step k draws stream STEP_STREAM + k. */
-export const STREAMS = { reference: 1, grid: 2, eval: 3, step: 100_000 } as const;
+import { joinParams } from '../networks.js';
+import type { GanCheckpointMeta, GanEpochMetrics, GanRunState } from './run-state.js';
+import { STREAMS, openGanRun, optimizersOf, type GanRun } from './session.js';
 
 export interface GanHooks {
   onStart?(info: { stepsPerEpoch: number; epochs: number; state: GanRunState }): void;
@@ -79,95 +55,6 @@ export interface GanSummary {
   outDir: string | null;
 }
 
-interface Run {
-  config: GanTrainConfig;
-  nets: GanNetworks;
-  /** nets' optimizers, whose learning rates the schedule sets before each step. */
-  adams: { g: GanAdam; d: GanAdam };
-  referenceZ: tf.Tensor2D;
-  state: GanRunState;
-}
-
-/** Fresh networks, or those of a checkpoint, with their optimizers. */
-async function setUp(
-  data: LoadedData,
-  options: GanTrainOptions,
-): Promise<Run & { meta: GanCheckpointMeta | null }> {
-  const restored = options.resumeFrom
-    ? readCheckpoint<GanCheckpointMeta>(options.resumeFrom)
-    : null;
-  const meta = restored?.meta ?? null;
-  if (meta && meta.kind !== 'gan') {
-    throw new VbnError(
-      `--resume ${options.resumeFrom}: not a GAN checkpoint (written by vbn train)`,
-    );
-  }
-  const config = meta
-    ? resumedGanConfig(meta, options.config ?? {}, options.resumeFrom!)
-    : resolveGanTrainConfig(options.config ?? {});
-  checkLabelCodes(config, data.train.classNames);
-  const { generator, discriminator } = networksOf(config, data.train.shape);
-  const adams = {
-    g: ganOptimizer(config.lr, config.beta1),
-    d: ganOptimizer(config.dLr, config.beta1),
-  };
-  const nets: GanNetworks = {
-    generator,
-    discriminator,
-    gParams: generator.init(config.seed),
-    dParams: discriminator.init(config.seed + 1),
-    gOptimizer: adams.g,
-    dOptimizer: adams.d,
-  };
-  let referenceZ = latents(
-    config.seed,
-    STREAMS.reference,
-    config.referenceSize,
-    config.latentDim,
-    config.codes,
-  );
-  if (restored) {
-    const all = joinParams(nets.gParams, nets.dParams);
-    for (const [name, v] of Object.entries(all)) {
-      const t = restored.params[name];
-      if (!t) throw new VbnError(`${options.resumeFrom}: checkpoint lacks parameter '${name}'`);
-      v.assign(t);
-    }
-    tf.dispose([referenceZ, ...Object.values(restored.params)]);
-    referenceZ = restored.reference as tf.Tensor2D;
-    await restoreOptimizersState(optimizersOf(nets), restored.optimizer);
-    tf.dispose(restored.optimizer.map((w) => w.tensor));
-  }
-  const state = meta ? structuredClone(meta.state) : freshState();
-  return { config, nets, adams, referenceZ, state, meta };
-}
-
-/** Both optimizers under their checkpoint prefixes, the generator's first. */
-const optimizersOf = (nets: GanNetworks): Record<string, tf.Optimizer> => ({
-  [PREFIX.generator]: nets.gOptimizer,
-  [PREFIX.discriminator]: nets.dOptimizer,
-});
-
-/** Settings a resumed GAN run may change: they alter neither the networks nor the data order. */
-const GAN_RESUMABLE: readonly (keyof GanTrainConfig)[] = ['epochs', 'checkpointEvery'];
-const GAN_FLAGS: Partial<Record<string, string>> = {
-  generatorFilters: '--filters',
-  discriminatorFilters: '--d-filters',
-};
-
-/** The saved configuration with the given epochs (the total) and checkpointEvery; other changes refused. */
-function resumedGanConfig(
-  meta: GanCheckpointMeta,
-  given: Partial<GanTrainConfig>,
-  runDir: string,
-): GanTrainConfig {
-  const flag = (field: string) => GAN_FLAGS[field] ?? flagOf(field);
-  const saved = savedGanConfig(meta);
-  const config = resolveGanTrainConfig(mergeResumed(saved, given, runDir, GAN_RESUMABLE, flag));
-  checkEpochsLeft(config.epochs, meta.state.epoch, runDir);
-  return config;
-}
-
 /** Real images `[B, H, W, C]` of the epoch's k-th batch, scaled to [-1, 1], and their labels `[B]`. */
 export function realBatch(
   data: LoadedData,
@@ -186,8 +73,8 @@ export function realBatch(
   return { images, labels };
 }
 
-/** Everything a running GAN run needs beyond its Run. */
-interface Session extends Run {
+/** Everything a running GAN run needs beyond its GanRun. */
+interface Session extends GanRun {
   data: LoadedData;
   folder: RunFolder;
   hooks: GanHooks;
@@ -289,7 +176,7 @@ export async function trainGan(
   options: GanTrainOptions = {},
 ): Promise<GanSummary> {
   const hooks = options.hooks ?? {};
-  const run = await setUp(data, options);
+  const run = await openGanRun(data, options);
   const { config, state } = run;
   const backend = options.backend ?? tf.getBackend();
   const evalCount = Math.min(config.evalSamples, countOf(data.val));
