@@ -20,7 +20,7 @@ export {
   type EpochMetrics,
 } from './train/node/train.js';
 export { evaluate, type Evaluation } from './train/evaluate.js';
-export { readCheckpoint, resolveCheckpointDir } from './train/node/checkpoint.js';
+export { readCheckpoint, resolveCheckpointDir } from './run/node/checkpoint.js';
 export { prepareCheck, closeCheck, type CheckSetup } from './check/node/setup.js';
 export { loadImplementation } from './check/node/implementation.js';
 export {

@@ -15,7 +15,7 @@ import { addOptions } from './flags.js';
 import { givenValues, pick, withDefaults } from '../options/schema.js';
 import { NET_OPTIONS } from '../model/options.js';
 import { TRAIN_OPTIONS } from '../train/options.js';
-import { loadModel } from './load-model.js';
+import { loadModel } from '../train/node/load-model.js';
 import { choice, integer, positiveNumber, timeoutSeconds } from './parse.js';
 
 /** The network and batch options `vbn check` honours, shown with its defaults (CHECK_DEFAULTS). */

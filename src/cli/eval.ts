@@ -7,7 +7,7 @@ import { STRATEGIES, type Strategy } from '../model/config.js';
 import { evaluate } from '../train/evaluate.js';
 import { printJson, type CliContext } from './context.js';
 import { dataFlags, runtimeFlags } from './flags.js';
-import { loadModel } from './load-model.js';
+import { loadModel } from '../train/node/load-model.js';
 import { choice } from './parse.js';
 
 export function evalCommand(ctx: CliContext): Command {

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { useBackend, type BackendChoice } from '../backend/node/select.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { npyBytes, readNpy } from '../data/node/npy.js';
-import { writeFileAtomic } from '../export/node/write-atomic.js';
+import { writeFileAtomic } from '../util/node/write-atomic.js';
 import { VbnError, shapeString } from '../errors.js';
 import { generateImages, latents } from '../gan/evaluate.js';
 import { writeGrid } from '../gan/node/grid.js';

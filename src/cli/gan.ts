@@ -9,7 +9,7 @@ import { refuseUnfitGan } from './fits.js';
 import { writeGanCurves } from '../gan/node/curves.js';
 import type { GanCheckpointMeta, GanEpochMetrics } from '../gan/node/run-state.js';
 import { trainGan, type GanHooks } from '../gan/node/train-gan.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../run/node/checkpoint.js';
 import { resumeChangeError } from '../train/config.js';
 import { printJson, type CliContext } from './context.js';
 import { addOptions, runtimeFlags } from './flags.js';

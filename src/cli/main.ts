@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import '../backend/node/select.js';
 import { VbnError } from '../errors.js';
 import type { CliContext } from './context.js';
@@ -8,11 +7,7 @@ import { evalCommand } from './eval.js';
 import { trainCommand } from './train.js';
 import { extraCommands } from './extra.js';
 import { webCommand } from './web.js';
-
-function packageVersion(): string {
-  const pkg = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
+import { packageVersion } from '../util/node/package-version.js';
 import { ganCommand } from './gan.js';
 import { ganEvalCommand } from './gan-eval.js';
 import { ganSampleCommand } from './gan-sample.js';

@@ -8,7 +8,7 @@ import { VbnError } from '../errors.js';
 import { disposeStatistics } from '../vbn/statistics.js';
 import { printJson, type CliContext } from './context.js';
 import { runtimeFlags } from './flags.js';
-import { loadModel } from './load-model.js';
+import { loadModel } from '../train/node/load-model.js';
 
 interface Item {
   file: string;

@@ -4,7 +4,7 @@ import { useBackend } from '../backend/node/select.js';
 import { readNpyImages } from '../data/node/npy.js';
 import { DATA_DEFAULTS, loadData, type DataOptions } from '../data/node/load.js';
 import { VbnError } from '../errors.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../train/node/checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../run/node/checkpoint.js';
 import {
   TRAIN_OPTIONS,
   flagOf,

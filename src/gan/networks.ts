@@ -39,11 +39,4 @@ export function joinParams(gParams: Params, dParams: Params): Params {
   return out;
 }
 
-/** The entries of `all` under `prefix` ('generator/' or 'discriminator/'), prefix removed. */
-export function part<T extends { name: string }>(all: T[], prefix: string): T[] {
-  return all
-    .filter((w) => w.name.startsWith(prefix))
-    .map((w) => ({ ...w, name: w.name.slice(prefix.length) }));
-}
-
 export const PREFIX = { generator: G, discriminator: D } as const;

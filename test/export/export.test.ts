@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/cli/load-model.js';
+import { loadModel } from '../../src/train/node/load-model.js';
 import { createVbnNet } from '../../src/model/net.js';
 import { classifierToOnnx, exportOnnx } from '../../src/node.js';
 import { imageFolder, tempDir, writeNpy } from '../support/fixtures.js';

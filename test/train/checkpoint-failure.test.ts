@@ -8,7 +8,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
   type CheckpointContents,
-} from '../../src/train/node/checkpoint.js';
+} from '../../src/run/node/checkpoint.js';
 import { useBackend } from 'vbn';
 import { tempDir } from '../support/fixtures.js';
 

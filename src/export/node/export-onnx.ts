@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadModel } from '../../cli/load-model.js';
+import { loadModel } from '../../train/node/load-model.js';
 import { disposeGan, loadGan } from '../../gan/node/load-gan.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../../train/node/checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../../run/node/checkpoint.js';
 import { classifierToOnnx, type ExportInfo } from '../classifier-onnx.js';
 import { generatorToOnnx } from '../generator-onnx.js';
-import { checkOutPath, writeFileAtomic } from './write-atomic.js';
+import { packageVersion } from '../../util/node/package-version.js';
+import { checkOutPath, writeFileAtomic } from '../../util/node/write-atomic.js';
 
 export interface ExportOnnxOptions {
   /** A checkpoint folder or a run folder of `vbn train` or `vbn gan`. */
@@ -28,11 +29,6 @@ export interface ExportOnnxSummary {
   /** Input and output names with their shapes; 'batch' is the dynamic dimension. */
   input: { name: string; shape: (number | 'batch')[] };
   output: { name: string; shape: (number | 'batch')[] };
-}
-
-function packageVersion(): string {
-  const pkg = new URL('../../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
 /** The checkpoint folder's own name (ckpt-00000361, not the run's 'best' link nor a full path). */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Params } from '../../model/net.js';
-import { readCheckpoint, resolveCheckpointDir } from '../../train/node/checkpoint.js';
+import { readCheckpoint, resolveCheckpointDir } from '../../run/node/checkpoint.js';
 import { VbnError } from '../../errors.js';
 import type { Generator } from '../generator.js';
 import { PREFIX, networksOf } from '../networks.js';

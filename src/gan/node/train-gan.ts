@@ -1,24 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countOf, gather } from '../../data/dataset.js';
 import type { DataOptions, LoadedData } from '../../data/node/load.js';
-import { VbnError } from '../../errors.js';
-import {
-  pointLink,
-  pruneCheckpoints,
-  readCheckpoint,
-  writeCheckpoint,
-} from '../../train/node/checkpoint.js';
-import { optimizerState, restoreOptimizerState } from '../../train/node/optimizer-state.js';
-import { TrainingDivergedError, epochOrder } from '../../train/node/train.js';
-import {
-  checkLabelCodes,
-  learningRateAt,
-  resolveGanTrainConfig,
-  resumeGanConfig,
-  type GanTrainConfig,
-} from '../config.js';
+import { divergedError } from '../../run/diverged.js';
+import { runEpochs } from '../../run/epoch-loop.js';
+import { optimizersState } from '../../run/optimizer-state.js';
+import { RunFolder } from '../../run/node/run-folder.js';
+import { learningRateAt, type GanTrainConfig } from '../config.js';
 import {
   featureGaussian,
   generateImages,
@@ -26,27 +14,12 @@ import {
   sampleMetrics,
   type SampleMetrics,
 } from '../evaluate.js';
-import {
-  NonFiniteGanLossError,
-  ganOptimizer,
-  type GanAdam,
-  ganStep,
-  type GanNetworks,
-  type GanStepResult,
-} from '../step.js';
+import { NonFiniteGanLossError, ganStep, type GanStepResult } from '../step.js';
 import { readClassifier } from './classifier-files.js';
 import { writeGrid } from './grid.js';
-import { PREFIX, joinParams, networksOf, part } from '../networks.js';
-import {
-  freshState,
-  savedGanConfig,
-  type GanCheckpointMeta,
-  type GanEpochMetrics,
-  type GanRunState,
-} from './run-state.js';
-
-/** Latent streams (tfSeed's second argument): step k draws stream STEP_STREAM + k. */
-export const STREAMS = { reference: 1, grid: 2, eval: 3, step: 100_000 } as const;
+import { joinParams } from '../networks.js';
+import type { GanCheckpointMeta, GanEpochMetrics, GanRunState } from './run-state.js';
+import { STREAMS, openGanRun, optimizersOf, type GanRun } from './session.js';
 
 export interface GanHooks {
   onStart?(info: { stepsPerEpoch: number; epochs: number; state: GanRunState }): void;
@@ -82,85 +55,6 @@ export interface GanSummary {
   outDir: string | null;
 }
 
-interface Run {
-  config: GanTrainConfig;
-  nets: GanNetworks;
-  /** nets' optimizers, whose learning rates the schedule sets before each step. */
-  adams: { g: GanAdam; d: GanAdam };
-  referenceZ: tf.Tensor2D;
-  state: GanRunState;
-}
-
-/** Fresh networks, or those of a checkpoint, with their optimizers. */
-async function setUp(
-  data: LoadedData,
-  options: GanTrainOptions,
-): Promise<Run & { meta: GanCheckpointMeta | null }> {
-  const restored = options.resumeFrom
-    ? readCheckpoint<GanCheckpointMeta>(options.resumeFrom)
-    : null;
-  const meta = restored?.meta ?? null;
-  if (meta && meta.kind !== 'gan') {
-    throw new VbnError(
-      `--resume ${options.resumeFrom}: not a GAN checkpoint (written by vbn train)`,
-    );
-  }
-  const config = meta
-    ? resumedGanConfig(meta, options.config ?? {}, options.resumeFrom!)
-    : resolveGanTrainConfig(options.config ?? {});
-  checkLabelCodes(config, data.train.classNames);
-  const { generator, discriminator } = networksOf(config, data.train.shape);
-  const adams = {
-    g: ganOptimizer(config.lr, config.beta1),
-    d: ganOptimizer(config.dLr, config.beta1),
-  };
-  const nets: GanNetworks = {
-    generator,
-    discriminator,
-    gParams: generator.init(config.seed),
-    dParams: discriminator.init(config.seed + 1),
-    gOptimizer: adams.g,
-    dOptimizer: adams.d,
-  };
-  let referenceZ = latents(
-    config.seed,
-    STREAMS.reference,
-    config.referenceSize,
-    config.latentDim,
-    config.codes,
-  );
-  if (restored) {
-    const all = joinParams(nets.gParams, nets.dParams);
-    for (const [name, v] of Object.entries(all)) {
-      const t = restored.params[name];
-      if (!t) throw new VbnError(`${options.resumeFrom}: checkpoint lacks parameter '${name}'`);
-      v.assign(t);
-    }
-    tf.dispose([referenceZ, ...Object.values(restored.params)]);
-    referenceZ = restored.reference as tf.Tensor2D;
-    await restoreOptimizerState(nets.gOptimizer, part(restored.optimizer, PREFIX.generator));
-    await restoreOptimizerState(nets.dOptimizer, part(restored.optimizer, PREFIX.discriminator));
-    tf.dispose(restored.optimizer.map((w) => w.tensor));
-  }
-  const state = meta ? structuredClone(meta.state) : freshState();
-  return { config, nets, adams, referenceZ, state, meta };
-}
-
-/** The saved configuration with the given epochs (the total) and checkpointEvery; other changes refused. */
-function resumedGanConfig(
-  meta: GanCheckpointMeta,
-  given: Partial<GanTrainConfig>,
-  runDir: string,
-): GanTrainConfig {
-  const config = resumeGanConfig(savedGanConfig(meta), given, runDir);
-  if (config.epochs < meta.state.epoch) {
-    throw new VbnError(
-      `--epochs ${config.epochs}: the run in ${runDir} has already completed ${meta.state.epoch} epochs (--epochs is the total)`,
-    );
-  }
-  return config;
-}
-
 /** Real images `[B, H, W, C]` of the epoch's k-th batch, scaled to [-1, 1], and their labels `[B]`. */
 export function realBatch(
   data: LoadedData,
@@ -179,11 +73,11 @@ export function realBatch(
   return { images, labels };
 }
 
-/** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
-/** Everything a running GAN run needs beyond its Run. */
-interface Session extends Run {
+/** Everything a running GAN run needs beyond its GanRun. */
+interface Session extends GanRun {
   data: LoadedData;
-  outDir: string | null;
+  folder: RunFolder;
+  hooks: GanHooks;
   stepsPerEpoch: number;
   /** Fixed latents: the sample grid's 100, and the per-epoch metrics' evalCount. */
   gridZ: tf.Tensor2D;
@@ -192,29 +86,17 @@ interface Session extends Run {
   meta(): GanCheckpointMeta;
 }
 
-/** Writes checkpoint `ckpt-<step>` (both networks, both optimizers, the reference z) and points `last` at it. */
-async function save(s: Session): Promise<void> {
-  if (!s.outDir) return;
-  const name = `ckpt-${String(s.state.step).padStart(8, '0')}`;
-  const prefixed = async (o: tf.Optimizer, prefix: string) =>
-    (await optimizerState(o)).map((w) => ({ ...w, name: prefix + w.name }));
-  await writeCheckpoint(s.outDir, name, {
-    meta: s.meta(),
-    params: joinParams(s.nets.gParams, s.nets.dParams),
-    reference: s.referenceZ,
-    optimizer: [
-      ...(await prefixed(s.nets.gOptimizer, PREFIX.generator)),
-      ...(await prefixed(s.nets.dOptimizer, PREFIX.discriminator)),
-    ],
-  });
-  pointLink(s.outDir, 'last', name);
-  pruneCheckpoints(s.outDir, ['last']);
+/** Writes checkpoint `ckpt-<step>`: both networks, both optimizers, the reference z. */
+function save(s: Session): Promise<void> {
+  const optimizer = () => optimizersState(optimizersOf(s.nets));
+  const params = joinParams(s.nets.gParams, s.nets.dParams);
+  return s.folder.save(s.meta(), { params, reference: s.referenceZ, optimizer }, false);
 }
 
 const referenceOf = (s: Session) => (s.config.norm === 'vbn' ? s.referenceZ : null);
 
 /** One GAN step on the epoch's next real batch; updates the run state. */
-function step(s: Session, order: number[]): GanStepResult {
+function step(s: Session, order: number[]): void {
   const { config, state } = s;
   const t0 = performance.now();
   const { images, labels } = realBatch(s.data, order, state.stepInEpoch, config.batchSize);
@@ -235,8 +117,9 @@ function step(s: Session, order: number[]): GanStepResult {
       labelWeight: config.labelWeight,
     });
   } catch (e) {
-    if (e instanceof NonFiniteGanLossError) throw diverged(e, state, s.outDir);
-    throw e;
+    if (!(e instanceof NonFiniteGanLossError)) throw e;
+    const loss = { name: `${e.which} loss`, value: e.loss };
+    throw divergedError('GAN training', loss, state, s.folder.describeLast(state.step + 1));
   } finally {
     tf.dispose([images, labels, z]);
   }
@@ -245,11 +128,16 @@ function step(s: Session, order: number[]): GanStepResult {
   state.dLosses.push(r.dLoss);
   state.gLosses.push(r.gLoss);
   state.seconds += (performance.now() - t0) / 1000;
-  return r;
+  s.hooks.onStep?.({
+    epoch: state.epoch + 1,
+    stepInEpoch: state.stepInEpoch,
+    stepsPerEpoch: s.stepsPerEpoch,
+    ...r,
+  });
 }
 
-/** The epoch's metrics, metrics.jsonl, the sample grids and a checkpoint. */
-async function endEpoch(s: Session): Promise<GanEpochMetrics> {
+/** The epoch's metrics, metrics.jsonl, the sample grids, a checkpoint, then onEpoch. */
+async function endEpoch(s: Session): Promise<void> {
   const { state, nets } = s;
   const images = generateImages(nets.generator, nets.gParams, referenceOf(s), s.evalZ);
   const sm = evaluateSamples(images, s.evalCount, s.data.val.images);
@@ -271,15 +159,15 @@ async function endEpoch(s: Session): Promise<GanEpochMetrics> {
   state.epoch++;
   state.stepInEpoch = 0;
   state.seconds = 0;
-  if (s.outDir) {
-    appendFileSync(join(s.outDir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+  s.folder.appendMetrics(m);
+  if (s.folder.dir) {
     const grid = generateImages(nets.generator, nets.gParams, referenceOf(s), s.gridZ);
     const [h, w] = s.data.train.shape;
-    writeGrid(join(s.outDir, `samples-epoch-${m.epoch}.png`), grid, 100, h, w);
-    writeGrid(join(s.outDir, 'samples.png'), grid, 100, h, w);
+    writeGrid(join(s.folder.dir, `samples-epoch-${m.epoch}.png`), grid, 100, h, w);
+    writeGrid(join(s.folder.dir, 'samples.png'), grid, 100, h, w);
   }
   await save(s);
-  return m;
+  await s.hooks.onEpoch?.(m, state);
 }
 
 /** Trains a GAN on `data.train`; metrics against `data.val`. Deterministic for a seed and a backend. */
@@ -288,16 +176,15 @@ export async function trainGan(
   options: GanTrainOptions = {},
 ): Promise<GanSummary> {
   const hooks = options.hooks ?? {};
-  const log = hooks.log ?? (() => {});
-  const run = await setUp(data, options);
+  const run = await openGanRun(data, options);
   const { config, state } = run;
-  const outDir = options.outDir ?? null;
   const backend = options.backend ?? tf.getBackend();
   const evalCount = Math.min(config.evalSamples, countOf(data.val));
   const s: Session = {
     ...run,
     data,
-    outDir,
+    folder: new RunFolder(options.outDir ?? null),
+    hooks,
     stepsPerEpoch: Math.ceil(countOf(data.train) / config.batchSize),
     gridZ: latents(config.seed, STREAMS.grid, 100, config.latentDim, config.codes),
     evalZ: latents(config.seed, STREAMS.eval, evalCount, config.latentDim, config.codes),
@@ -311,51 +198,26 @@ export async function trainGan(
       state: structuredClone(state),
     }),
   };
-  const stopped = () =>
-    log(outDir ? `interrupted: checkpoint written to ${join(outDir, 'last')}` : 'interrupted');
-  let interrupted = false;
+  let interrupted: boolean;
   try {
     tf.dispose(Object.values(readClassifier())); // fails early, before anything is written
-    if (outDir) prepareOutDir(outDir, run.meta === null, s.meta(), state);
+    s.folder.open(s.meta(), run.meta !== null);
     hooks.onStart?.({ stepsPerEpoch: s.stepsPerEpoch, epochs: config.epochs, state });
-    while (state.epoch < config.epochs && !interrupted) {
-      const order = epochOrder(countOf(data.train), config.seed, state.epoch);
-      while (state.stepInEpoch < s.stepsPerEpoch) {
-        const r = step(s, order);
-        hooks.onStep?.({
-          epoch: state.epoch + 1,
-          stepInEpoch: state.stepInEpoch,
-          stepsPerEpoch: s.stepsPerEpoch,
-          ...r,
-        });
-        await new Promise<void>((resolve) => setImmediate(resolve)); // signals and timers run here
-        if (hooks.shouldStop?.()) {
-          interrupted = true;
-          break;
-        }
-        const due = config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0;
-        if (due && state.stepInEpoch < s.stepsPerEpoch) await save(s);
-      }
-      if (interrupted && state.stepInEpoch < s.stepsPerEpoch) {
-        await save(s);
-        stopped();
-        break;
-      }
-      const m = await endEpoch(s);
-      await hooks.onEpoch?.(m, state);
-      interrupted = (interrupted || Boolean(hooks.shouldStop?.())) && state.epoch < config.epochs;
-      if (interrupted) stopped();
-    }
+    interrupted = await runEpochs({
+      position: state,
+      epochs: config.epochs,
+      stepsPerEpoch: s.stepsPerEpoch,
+      checkpointEvery: config.checkpointEvery,
+      examples: countOf(data.train),
+      seed: config.seed,
+      step: (order) => step(s, order),
+      endEpoch: () => endEpoch(s),
+      checkpoint: () => save(s),
+      shouldStop: () => Boolean(hooks.shouldStop?.()),
+    });
+    if (interrupted) hooks.log?.(s.folder.describeStop());
   } finally {
-    tf.dispose([
-      s.referenceZ,
-      s.gridZ,
-      s.evalZ,
-      ...Object.values(s.nets.gParams),
-      ...Object.values(s.nets.dParams),
-    ]);
-    s.nets.gOptimizer.dispose();
-    s.nets.dOptimizer.dispose();
+    disposeSession(s);
   }
   return {
     epochs: state.epoch,
@@ -363,8 +225,20 @@ export async function trainGan(
     seconds: state.history.reduce((a, m) => a + m.seconds, 0) + state.seconds,
     interrupted,
     last: state.history[state.history.length - 1] ?? null,
-    outDir,
+    outDir: s.folder.dir,
   };
+}
+
+function disposeSession(s: Session): void {
+  tf.dispose([
+    s.referenceZ,
+    s.gridZ,
+    s.evalZ,
+    ...Object.values(s.nets.gParams),
+    ...Object.values(s.nets.dParams),
+  ]);
+  s.nets.gOptimizer.dispose();
+  s.nets.dOptimizer.dispose();
 }
 
 /** Sample metrics against `count` real validation images, with the classifier as it is on disk now. */
@@ -375,37 +249,4 @@ function evaluateSamples(images: Float32Array, count: number, real: Float32Array
   } finally {
     tf.dispose(Object.values(classifier));
   }
-}
-
-function diverged(e: NonFiniteGanLossError, state: GanRunState, outDir: string | null): VbnError {
-  const last =
-    outDir && existsSync(join(outDir, 'last'))
-      ? `${join(outDir, 'last')} (written before step ${state.step + 1})`
-      : 'none written';
-  return new TrainingDivergedError(
-    `GAN training diverged: the ${e.which} loss became ${e.loss} at step ${state.step + 1} (epoch ${state.epoch + 1}); no update was applied and no checkpoint was overwritten; last good checkpoint: ${last}. Try a lower --lr.`,
-  );
-}
-
-/** A new run refuses a folder that holds one; metrics.jsonl mirrors the state we continue from. */
-function prepareOutDir(
-  outDir: string,
-  fresh: boolean,
-  meta: GanCheckpointMeta,
-  state: GanRunState,
-): void {
-  mkdirSync(outDir, { recursive: true });
-  if (fresh) {
-    const existing = readdirSync(outDir).filter((f) => !f.startsWith('.'));
-    if (existing.some((f) => ['last', 'metrics.jsonl', 'config.json'].includes(f))) {
-      throw new VbnError(
-        `--out ${outDir}: already holds a run (use --resume ${outDir} to continue it, or another --out)`,
-      );
-    }
-    writeFileSync(join(outDir, 'config.json'), JSON.stringify(meta, null, 2));
-  }
-  writeFileSync(
-    join(outDir, 'metrics.jsonl'),
-    state.history.map((m) => JSON.stringify(m) + '\n').join(''),
-  );
 }

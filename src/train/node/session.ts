@@ -3,11 +3,12 @@ import { drawReference, gather, type Dataset } from '../../data/dataset.js';
 import type { DataOptions, LoadedData } from '../../data/node/load.js';
 import { VbnError, shapeString } from '../../errors.js';
 import type { Params, VbnNet } from '../../model/net.js';
-import { readCheckpoint, type CheckpointContents } from './checkpoint.js';
+import { readCheckpoint, type CheckpointContents } from '../../run/node/checkpoint.js';
 import { resolveTrainConfig, resumeConfig, type TrainConfig } from '../config.js';
 import { networkFor } from '../network.js';
 import { createOptimizer } from '../optimizers.js';
-import { restoreOptimizerState } from './optimizer-state.js';
+import { restoreOptimizerState } from '../../run/optimizer-state.js';
+import { checkEpochsLeft } from '../../run/resume.js';
 import { freshState, type CheckpointMeta, type RunState } from './state.js';
 
 /** A given reference batch `[N, H, W, C]` (or `[N, H, W]`) and where it came from. */
@@ -96,11 +97,11 @@ async function restore(
   const { meta } = restored;
   const config = resumeConfig(meta.config, given, dir);
   const state = structuredClone(meta.state);
-  if (config.epochs < state.epoch) {
+  try {
+    checkEpochsLeft(config.epochs, state.epoch, dir);
+  } catch (e) {
     tf.dispose(restored.reference);
-    throw new VbnError(
-      `--epochs ${config.epochs}: the run in ${dir} has already completed ${state.epoch} epochs (--epochs is the total)`,
-    );
+    throw e;
   }
   const net = networkFor(config, meta.inputShape, meta.classNames.length);
   const missing = net.parameterNames.find((name) => !restored.params[name]);

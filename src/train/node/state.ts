@@ -1,5 +1,5 @@
 import type { DataOptions } from '../../data/node/load.js';
-import { Random } from '../../util/random.js';
+import type { RunPosition } from '../../run/epoch-loop.js';
 import type { TrainConfig } from '../config.js';
 
 export interface EpochMetrics {
@@ -25,13 +25,7 @@ export interface EpochSums {
 }
 
 /** Where a run stands; saved in every checkpoint so that a resumed run continues exactly. */
-export interface RunState {
-  /** Epochs completed. */
-  epoch: number;
-  /** Steps done inside the current (incomplete) epoch. */
-  stepInEpoch: number;
-  /** Steps done in the run. */
-  step: number;
+export interface RunState extends RunPosition {
   partial: EpochSums;
   bestValLoss: number | null;
   history: EpochMetrics[];
@@ -58,13 +52,6 @@ export function freshState(): RunState {
     bestValLoss: null,
     history: [],
   };
-}
-
-/** Order of the training examples in an epoch: a function of the seed and the epoch alone. */
-export function epochOrder(n: number, seed: number, epoch: number): number[] {
-  return new Random((seed * 7919 + epoch * 104729 + 1) >>> 0).shuffle(
-    Array.from({ length: n }, (_, i) => i),
-  );
 }
 
 /** Adds one step's results to the epoch's sums and counters. */

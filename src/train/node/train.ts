@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { countOf, gather, type Dataset } from '../../data/dataset.js';
 import type { DataOptions, LoadedData } from '../../data/node/load.js';
-import { VbnError } from '../../errors.js';
 import type { VbnNet } from '../../model/net.js';
 import type { TrainConfig } from '../config.js';
 import { evaluate } from '../evaluate.js';
-import { optimizerState } from './optimizer-state.js';
-import { RunFolder } from './run-folder.js';
+import { optimizerState } from '../../run/optimizer-state.js';
+import { divergedError } from '../../run/diverged.js';
+import { runEpochs } from '../../run/epoch-loop.js';
+import { RunFolder } from '../../run/node/run-folder.js';
 import {
   disposeSession,
   newSession,
@@ -16,7 +17,6 @@ import {
 } from './session.js';
 import {
   closeEpoch,
-  epochOrder,
   recordStep,
   type CheckpointMeta,
   type EpochMetrics,
@@ -24,7 +24,8 @@ import {
 } from './state.js';
 import { NonFiniteLossError, trainStep } from '../step.js';
 
-export { epochOrder, type CheckpointMeta, type EpochMetrics, type RunState } from './state.js';
+export type { CheckpointMeta, EpochMetrics, RunState } from './state.js';
+export { TrainingDivergedError } from '../../run/diverged.js';
 
 export interface TrainSummary {
   valAccuracy: number;
@@ -80,14 +81,6 @@ export interface TrainOptions {
   hooks?: TrainHooks;
 }
 
-/** Raised when the loss becomes NaN or infinite; names the step and the last good checkpoint. */
-export class TrainingDivergedError extends VbnError {
-  constructor(message: string) {
-    super(message, 1);
-    this.name = 'TrainingDivergedError';
-  }
-}
-
 /** One run in progress: the session, its folder, its data and hooks. */
 interface Run {
   s: Session;
@@ -125,17 +118,24 @@ export async function train(data: LoadedData, options: TrainOptions = {}): Promi
       state: structuredClone(s.state),
     }),
   };
-  let interrupted = false;
+  let interrupted: boolean;
   try {
     run.folder.open(run.meta(), Boolean(options.resumeFrom));
     const { stepsPerEpoch, hooks } = run;
     hooks.onStart?.({ stepsPerEpoch, epochs: s.config.epochs, state: s.state, net: s.net });
-    while (s.state.epoch < s.config.epochs && !interrupted) {
-      interrupted = await trainEpoch(run);
-      if (interrupted && s.state.stepInEpoch < stepsPerEpoch) break;
-      interrupted = await finishEpoch(run, interrupted);
-    }
-    if (interrupted) run.hooks.log?.(run.folder.describeStop());
+    interrupted = await runEpochs({
+      position: s.state,
+      epochs: s.config.epochs,
+      stepsPerEpoch,
+      checkpointEvery: s.config.checkpointEvery,
+      examples: countOf(run.train),
+      seed: s.config.seed,
+      step: (order) => oneStep(run, order),
+      endEpoch: () => endEpoch(run),
+      checkpoint: () => save(run, false),
+      shouldStop: () => Boolean(hooks.shouldStop?.()),
+    });
+    if (interrupted) hooks.log?.(run.folder.describeStop());
   } finally {
     disposeSession(s);
   }
@@ -150,26 +150,6 @@ function save(run: Run, isBest: boolean): Promise<void> {
     isBest,
   );
 }
-
-/** The steps left in the current epoch; true when a stop was asked for (checkpoint written). */
-async function trainEpoch(run: Run): Promise<boolean> {
-  const { s, stepsPerEpoch, hooks } = run;
-  const order = epochOrder(countOf(run.train), s.config.seed, s.state.epoch);
-  while (s.state.stepInEpoch < stepsPerEpoch) {
-    oneStep(run, order);
-    // Give the event loop a turn (a macrotask, not a microtask): signal handlers and the
-    // progress bar's timers only run there.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const stop = Boolean(hooks.shouldStop?.());
-    const midEpoch = s.state.stepInEpoch < stepsPerEpoch;
-    if (midEpoch && (stop || periodic(s))) await save(run, false);
-    if (stop) return true;
-  }
-  return false;
-}
-
-const periodic = (s: Session): boolean =>
-  s.config.checkpointEvery > 0 && s.state.step % s.config.checkpointEvery === 0;
 
 /** One optimizer step on the next batch of `order`; a non-finite loss ends the run. */
 function oneStep(run: Run, order: number[]): void {
@@ -190,9 +170,8 @@ function oneStep(run: Run, order: number[]): void {
     });
   } catch (e) {
     if (!(e instanceof NonFiniteLossError)) throw e;
-    throw new TrainingDivergedError(
-      `training diverged: the loss became ${e.loss} at step ${s.state.step + 1} (epoch ${s.state.epoch + 1}); no update was applied and no checkpoint was overwritten; last good checkpoint: ${run.folder.describeLast(s.state.step + 1)}. Try a lower --lr.`,
-    );
+    const last = run.folder.describeLast(s.state.step + 1);
+    throw divergedError('training', { name: 'loss', value: e.loss }, s.state, last);
   } finally {
     tf.dispose([x, y]);
   }
@@ -209,11 +188,8 @@ function oneStep(run: Run, order: number[]): void {
   });
 }
 
-/**
- * Evaluates on the validation set, records the epoch, checkpoints (`best` when it is), and
- * returns whether the run stops here (a stop asked for during the last step or the evaluation).
- */
-async function finishEpoch(run: Run, stopAsked: boolean): Promise<boolean> {
+/** Evaluates on the validation set, records the epoch, checkpoints (`best` when it is). */
+async function endEpoch(run: Run): Promise<void> {
   const { s } = run;
   const ev = evaluate(s.net, s.params, s.reference, run.val, {
     strategy: s.config.strategy,
@@ -223,8 +199,6 @@ async function finishEpoch(run: Run, stopAsked: boolean): Promise<boolean> {
   run.folder.appendMetrics(metrics);
   await save(run, isBest);
   await run.hooks.onEpoch?.(metrics, s.state.history);
-  const stop = stopAsked || Boolean(run.hooks.shouldStop?.());
-  return stop && s.state.epoch < s.config.epochs;
 }
 
 function summarize(state: RunState, interrupted: boolean, outDir: string | null): TrainSummary {

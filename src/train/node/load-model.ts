@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { VbnNet } from '../model/net.js';
-import { VbnError } from '../errors.js';
-import { readCheckpoint, resolveCheckpointDir } from '../train/node/checkpoint.js';
-import { networkFor } from '../train/network.js';
-import type { CheckpointMeta } from '../train/node/state.js';
+import type { VbnNet } from '../../model/net.js';
+import { VbnError } from '../../errors.js';
+import { readCheckpoint, resolveCheckpointDir } from '../../run/node/checkpoint.js';
+import { networkFor } from '../network.js';
+import type { CheckpointMeta } from './state.js';
 
 export interface LoadedModel {
   dir: string;

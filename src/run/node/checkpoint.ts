@@ -18,6 +18,7 @@ import {
 import { basename, join, resolve } from 'node:path';
 import { VbnError } from '../../errors.js';
 import { readNpy, npyBytes } from '../../data/node/npy.js';
+import type { NamedTensor } from '../optimizer-state.js';
 
 /**
  * Checkpoints on disk. A run folder holds immutable checkpoint folders `ckpt-<step>` and two
@@ -28,11 +29,6 @@ import { readNpy, npyBytes } from '../../data/node/npy.js';
  * Files of a checkpoint: checkpoint.json (configs, step, state), weights.json + weights.bin
  * (TensorFlow.js weights manifest and data), reference.npy, optimizer.json + optimizer.bin.
  */
-/** A tensor with its name, as tf.Optimizer.getWeights() returns them. */
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
 
 export const CHECKPOINT_FORMAT = 'vbn-checkpoint';
 

@@ -1,37 +1,36 @@
+// `npm run train-classifier` (it imports vbn's modules from dist/, which scripts/setup.sh builds): trains
+// the GAN metrics' evaluation classifier on MNIST's 60000 training digits (Adam, batch 64, seed 0,
+// native backend when built; the learning rate of each epoch in LR), reports the test accuracy
+// after each epoch, and writes models/mnist-classifier (weights.json, weights.bin, model.json)
+// after each epoch.
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { useBackend } from '../../backend/node/select.js';
-import { epochOrder } from '../../train/node/train.js';
-import { gather } from '../../data/dataset.js';
-import { loadMnist } from '../../data/node/mnist.js';
-import { applyClassifier, classifyAll, initClassifier } from '../classifier.js';
-import { CLASSIFIER_DIR } from './classifier-files.js';
+import { useBackend } from '../dist/backend/node/select.js';
+import { epochOrder } from '../dist/run/order.js';
+import { gather } from '../dist/data/dataset.js';
+import { loadMnist } from '../dist/data/node/mnist.js';
+import { applyClassifier, classifyAll, initClassifier } from '../dist/gan/classifier.js';
+import { CLASSIFIER_DIR } from '../dist/gan/node/classifier-files.js';
 
-/**
- * `npm run train-classifier`: trains the GAN metrics' evaluation classifier on MNIST's 60000
- * training digits (Adam, batch 64, seed 0, native backend when built; the learning rate of each
- * epoch in LR), reports the test accuracy after each epoch, and writes models/mnist-classifier
- * (weights.json, weights.bin, model.json) after each epoch.
- */
 const LR = [1e-3, 1e-3, 1e-3, 3e-4];
 const SETTINGS = { epochs: LR.length, batchSize: 64, lr: LR, seed: 0 };
 
 /** Adam at a new learning rate, continuing the moments of `old`. */
-async function withRate(old: tf.Optimizer, lr: number): Promise<tf.Optimizer> {
+async function withRate(old, lr) {
   const next = tf.train.adam(lr);
   await next.setWeights(await old.getWeights());
   old.dispose();
   return next;
 }
 
-async function main(): Promise<void> {
+async function main() {
   await useBackend('auto');
   const digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const train = loadMnist('train', digits);
   const test = loadMnist('test', digits);
   const params = initClassifier(SETTINGS.seed);
-  let optimizer: tf.Optimizer = tf.train.adam(LR[0]);
+  let optimizer = tf.train.adam(LR[0]);
   const n = train.labels.length;
   const t0 = performance.now();
   for (let epoch = 0; epoch < SETTINGS.epochs; epoch++) {
@@ -50,7 +49,7 @@ async function main(): Promise<void> {
           10,
         );
         const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, applyClassifier(params, x).logits) as tf.Scalar,
+          () => tf.losses.softmaxCrossEntropy(y, applyClassifier(params, x).logits),
           Object.values(params),
         );
         optimizer.applyGradients(grads);
@@ -69,7 +68,7 @@ async function main(): Promise<void> {
   if (acc < 0.99) process.exitCode = 1;
 }
 
-function describe(testAccuracy: number): object {
+function describe(testAccuracy) {
   return {
     architecture: 'conv4x4s2x32-relu-conv4x4s2x64-relu-dense128-relu-dense10',
     input: '[B, 28, 28, 1] in [0, 1]',
@@ -79,7 +78,7 @@ function describe(testAccuracy: number): object {
   };
 }
 
-function accuracy(params: Record<string, tf.Tensor>, test: ReturnType<typeof loadMnist>): number {
+function accuracy(params, test) {
   const n = test.labels.length;
   const { probabilities } = classifyAll(params, test.images, n);
   let correct = 0;
@@ -91,12 +90,12 @@ function accuracy(params: Record<string, tf.Tensor>, test: ReturnType<typeof loa
 }
 
 /** Writes the folder under a temporary name, then renames it into place. */
-async function save(params: Record<string, tf.Tensor>, info: object): Promise<void> {
+async function save(params, info) {
   const { data, specs } = await tf.io.encodeWeights(params);
   const tmp = join(dirname(CLASSIFIER_DIR), `.mnist-classifier.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(data as ArrayBuffer));
+  writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(data));
   writeFileSync(
     join(tmp, 'weights.json'),
     JSON.stringify([{ paths: ['weights.bin'], weights: specs }], null, 1) + '\n',

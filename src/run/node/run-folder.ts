@@ -2,12 +2,18 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VbnError } from '../../errors.js';
-import { pointLink, pruneCheckpoints, writeCheckpoint, type NamedTensor } from './checkpoint.js';
-import type { CheckpointMeta, EpochMetrics } from './state.js';
+import type { NamedTensor } from '../optimizer-state.js';
+import { pointLink, pruneCheckpoints, writeCheckpoint } from './checkpoint.js';
+
+/** What every run's checkpoint.json holds besides its own settings: where the run stands. */
+export interface RunMeta {
+  state: { step: number; history: readonly object[] };
+}
 
 /** What a checkpoint saves besides its metadata. */
 export interface RunTensors {
   params: Record<string, tf.Tensor>;
+  /** The reference batch (images, or the GAN's latents). */
   reference: tf.Tensor;
   optimizer(): Promise<NamedTensor[]>;
 }
@@ -25,7 +31,7 @@ export class RunFolder {
    * config.json (a resumed run may have extended --epochs) and metrics.jsonl mirrors the completed
    * epochs of the checkpoint it continues from.
    */
-  open(meta: CheckpointMeta, resumed: boolean): void {
+  open(meta: RunMeta, resumed: boolean): void {
     if (!this.dir) return;
     mkdirSync(this.dir, { recursive: true });
     if (!resumed) {
@@ -41,12 +47,12 @@ export class RunFolder {
     writeFileSync(join(this.dir, 'metrics.jsonl'), lines.join(''));
   }
 
-  appendMetrics(m: EpochMetrics): void {
+  appendMetrics(m: object): void {
     if (this.dir) appendFileSync(join(this.dir, 'metrics.jsonl'), JSON.stringify(m) + '\n');
   }
 
   /** Writes `ckpt-<step>` atomically, points `last` (and `best`) at it, prunes the rest. */
-  async save(meta: CheckpointMeta, tensors: RunTensors, isBest: boolean): Promise<void> {
+  async save(meta: RunMeta, tensors: RunTensors, isBest: boolean): Promise<void> {
     if (!this.dir) return;
     const name = `ckpt-${String(meta.state.step).padStart(8, '0')}`;
     await writeCheckpoint(this.dir, name, {
