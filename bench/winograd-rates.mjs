@@ -24,12 +24,7 @@ const random = (n) => {
   for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
   return a;
 };
-const same = [
-  [1, 1],
-  [0, 0],
-  [0, 0],
-  [1, 1],
-];
+const same = { strides: [1, 1], padL: [0, 0], padR: [0, 0], dilations: [1, 1] };
 let h = S - 2;
 console.log(`${B} images of ${S}x${S}; threads ${addon.info().threads}`);
 for (const [ci, co] of layers) {
@@ -41,31 +36,47 @@ for (const [ci, co] of layers) {
   const dx = new Float32Array(B * h * h * ci);
   const dw = new Float32Array(9 * ci * co);
   const gflop = (2 * B * ho * ho * 9 * ci * co) / 1e9;
+  const [xShape, wShape, yShape] = [
+    [B, h, h, ci],
+    [3, 3, ci, co],
+    [B, ho, ho, co],
+  ];
   const run = {
-    fwd: (alg) =>
-      addon.conv2d(x, [B, h, h, ci], w, [3, 3, ci, co], y, [B, ho, ho, co], ...same, null, 0, alg),
-    bwdData: (alg) =>
-      addon.conv2dBackpropInput(
-        dy,
-        [B, ho, ho, co],
-        w,
-        [3, 3, ci, co],
-        dx,
-        [B, h, h, ci],
-        ...same,
-        alg,
-      ),
-    bwdWeights: (alg) =>
-      addon.conv2dBackpropFilter(
+    fwd: (algorithm) =>
+      addon.conv2d({
         x,
-        [B, h, h, ci],
-        dy,
-        [B, ho, ho, co],
-        dw,
-        [3, 3, ci, co],
+        xShape,
+        w,
+        wShape,
+        out: y,
+        outShape: yShape,
         ...same,
-        alg,
-      ),
+        bias: null,
+        activation: 0,
+        algorithm,
+      }),
+    bwdData: (algorithm) =>
+      addon.conv2dBackpropInput({
+        dy,
+        dyShape: yShape,
+        w,
+        wShape,
+        dx,
+        dxShape: xShape,
+        ...same,
+        algorithm,
+      }),
+    bwdWeights: (algorithm) =>
+      addon.conv2dBackpropFilter({
+        x,
+        xShape,
+        dy,
+        dyShape: yShape,
+        dw,
+        dwShape: wShape,
+        ...same,
+        algorithm,
+      }),
   };
   for (const [pass, f] of Object.entries(run)) {
     const best = { 1: Infinity, 2: Infinity };
