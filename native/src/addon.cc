@@ -57,6 +57,21 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The engine's entry points (defined in conv.cc, matmul.cc, vbn.cc, peak.cc).
+Napi::Value Conv2D(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value MatMul(const Napi::CallbackInfo& info);
+Napi::Value VbnStats(const Napi::CallbackInfo& info);
+Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
+Napi::Value SpatialMean(const Napi::CallbackInfo& info);
+Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
+Napi::Value Add(const Napi::CallbackInfo& info);
+Napi::Value FmaPeak(const Napi::CallbackInfo& info);
+
 // Every entry point runs under the engine lock and reports oneDNN errors (and failed
 // allocations) as JS exceptions instead of aborting the process.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>

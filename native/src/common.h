@@ -1,5 +1,4 @@
-// Shared helpers of the vbn native engine: oneDNN engine/stream, the engine lock, argument checks,
-// and the entry points (registered in addon.cc's Init).
+// Shared helpers of the vbn native engine: oneDNN engine/stream, the engine lock, argument checks.
 #pragma once
 #include <napi.h>
 #include <omp.h>
@@ -103,19 +102,5 @@ inline Napi::Value fail(const Napi::Env& env, const std::string& msg) {
 // Primitives cached so far (conv, matmul): one per shape, attributes and thread count.
 size_t convCacheSize();
 size_t matmulCacheSize();
-
-Napi::Value Conv2D(const Napi::CallbackInfo& info);
-Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
-Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
-Napi::Value MatMul(const Napi::CallbackInfo& info);
-Napi::Value VbnStats(const Napi::CallbackInfo& info);
-Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
-Napi::Value SpatialMean(const Napi::CallbackInfo& info);
-Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
-Napi::Value Add(const Napi::CallbackInfo& info);
-Napi::Value FmaPeak(const Napi::CallbackInfo& info);
 
 }  // namespace vbn
