@@ -23,7 +23,7 @@ describeNative('the addon against its table', () => {
     expect(Object.keys(a).sort()).toEqual(Object.keys(ADDON_SPEC).sort());
   });
 
-  it('takes one object of named arguments: positional calls, a missing argument and a wrong kind are refused by name', () => {
+  it('takes one object of named arguments: positional calls and a missing argument are refused by name', () => {
     const a = loadAddon()!;
     const f = new Float32Array(3);
     const add = a.add as unknown as (...args: unknown[]) => void;

@@ -4,6 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { useBackend, VbnError } from 'vbn';
 import { chooseBackend, initializableBackends } from '../../src/backend/choose.js';
 import type { BackendCatalog } from '../../src/backend/choose.js';
+import { BACKEND_NAMES } from '../../src/backend/node/select.js';
+import { describeBackends } from '../support/backends.js';
+import { BACKENDS } from '../support/helpers.js';
 
 /**
  * Backend choice against made-up catalogs: which backend `auto` takes, what it logs, what an
@@ -140,4 +143,15 @@ describe('useBackend (Node)', () => {
       );
     }
   });
+});
+
+describeBackends('describeBackends: the suite for %s', (backend) => {
+  it('runs with that backend active', () => {
+    expect(tf.getBackend()).toBe(backend);
+  });
+});
+
+it('describeBackends makes one suite per backend that initializes here', () => {
+  expect(BACKENDS.length).toBeGreaterThanOrEqual(2); // cpu and wasm at least
+  expect(BACKENDS.every((b) => (BACKEND_NAMES as readonly string[]).includes(b))).toBe(true);
 });
