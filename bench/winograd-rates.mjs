@@ -19,17 +19,21 @@ const addon = require(built);
 let avx2 = null;
 if (addon.info().isa === 'avx512') {
   // oneDNN dispatches its first kernel at full ISA before the copy can cap it.
-  addon.conv2d(
-    ...[[1], [1, 1, 1, 1], [1], [1, 1, 1, 1], [0], [1, 1, 1, 1]].map((v) =>
-      v.length === 1 ? Float32Array.from(v) : v,
-    ),
-    [1, 1],
-    [0, 0],
-    [0, 0],
-    [1, 1],
-    null,
-    0,
-  );
+  const one = Float32Array.of(1);
+  addon.conv2d({
+    x: one,
+    xShape: [1, 1, 1, 1],
+    w: one,
+    wShape: [1, 1, 1, 1],
+    out: Float32Array.of(0),
+    outShape: [1, 1, 1, 1],
+    strides: [1, 1],
+    padL: [0, 0],
+    padR: [0, 0],
+    dilations: [1, 1],
+    bias: null,
+    activation: 0,
+  });
   const copy = join(mkdtempSync(join(tmpdir(), 'vbn-isa-')), 'vbn_native_avx2.node');
   copyFileSync(built, copy);
   process.env.VBN_ISA = 'avx2';
@@ -50,12 +54,7 @@ const random = (n) => {
   for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
   return a;
 };
-const same = [
-  [1, 1],
-  [0, 0],
-  [0, 0],
-  [1, 1],
-];
+const same = { strides: [1, 1], padL: [0, 0], padR: [0, 0], dilations: [1, 1] };
 let h = S - 2;
 console.log(
   `${B} images of ${S}x${S}; threads ${addon.info().threads}; kernels ${addon.info().isa}${avx2 ? ' (+ AVX2 copy: ' + avx2.info().isa + ')' : ''}`,
@@ -69,31 +68,47 @@ for (const [ci, co] of layers) {
   const dx = new Float32Array(B * h * h * ci);
   const dw = new Float32Array(9 * ci * co);
   const gflop = (2 * B * ho * ho * 9 * ci * co) / 1e9;
+  const [xShape, wShape, yShape] = [
+    [B, h, h, ci],
+    [3, 3, ci, co],
+    [B, ho, ho, co],
+  ];
   const run = {
-    fwd: (alg, a = addon) =>
-      a.conv2d(x, [B, h, h, ci], w, [3, 3, ci, co], y, [B, ho, ho, co], ...same, null, 0, alg),
-    bwdData: (alg, a = addon) =>
-      a.conv2dBackpropInput(
-        dy,
-        [B, ho, ho, co],
-        w,
-        [3, 3, ci, co],
-        dx,
-        [B, h, h, ci],
-        ...same,
-        alg,
-      ),
-    bwdWeights: (alg, a = addon) =>
-      a.conv2dBackpropFilter(
+    fwd: (algorithm, a = addon) =>
+      a.conv2d({
         x,
-        [B, h, h, ci],
-        dy,
-        [B, ho, ho, co],
-        dw,
-        [3, 3, ci, co],
+        xShape,
+        w,
+        wShape,
+        out: y,
+        outShape: yShape,
         ...same,
-        alg,
-      ),
+        bias: null,
+        activation: 0,
+        algorithm,
+      }),
+    bwdData: (algorithm, a = addon) =>
+      a.conv2dBackpropInput({
+        dy,
+        dyShape: yShape,
+        w,
+        wShape,
+        dx,
+        dxShape: xShape,
+        ...same,
+        algorithm,
+      }),
+    bwdWeights: (algorithm, a = addon) =>
+      a.conv2dBackpropFilter({
+        x,
+        xShape,
+        dy,
+        dyShape: yShape,
+        dw,
+        dwShape: wShape,
+        ...same,
+        algorithm,
+      }),
   };
   // Variants: oneDNN direct (1), Winograd (2), and Winograd on the AVX2 copy (3).
   const variants = avx2 ? [1, 2, 3] : [1, 2];

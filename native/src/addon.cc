@@ -1,5 +1,6 @@
-// Node-API entry of the vbn native engine. Every function takes Float32Arrays owned by
-// TensorFlow.js (no copies) plus shapes and attributes, and writes into a preallocated output.
+// Node-API entry of the vbn native engine. Every function takes one object of named arguments
+// (their names and kinds: src/backend/node/addon-spec.ts): Float32Arrays owned by TensorFlow.js
+// (no copies) plus shapes and attributes, and writes into a preallocated output.
 #include <climits>
 #include <malloc.h>
 #include <omp.h>
@@ -34,12 +35,13 @@ static Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), ok);
 }
 
-// setThreads(n): n OpenMP threads for the calling thread's later calls (0: unchanged); returns
+// setThreads({ n }): n OpenMP threads for the calling thread's later calls (0: unchanged); returns
 // the count in effect.
 static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Args a(info, "setThreads");
-  int64_t n = a.integer(0, "n", 0, 256);  // MAX_THREADS in src/backend/native.ts
-  if (!a.ok()) return info.Env().Undefined();
+  using F = spec::setThreads;
+  Args a(info, F::kSpec);
+  int64_t n = a.integer(F::n, 0, 256);  // MAX_THREADS in src/backend/node/register.ts
+  if (!a.done()) return info.Env().Undefined();
   if (n > 0) omp_set_num_threads(static_cast<int>(n));
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
@@ -57,6 +59,21 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The engine's entry points (defined in conv.cc, matmul.cc, vbn.cc, peak.cc).
+Napi::Value Conv2D(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
+Napi::Value MatMul(const Napi::CallbackInfo& info);
+Napi::Value VbnStats(const Napi::CallbackInfo& info);
+Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
+Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
+Napi::Value SpatialMean(const Napi::CallbackInfo& info);
+Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
+Napi::Value Add(const Napi::CallbackInfo& info);
+Napi::Value FmaPeak(const Napi::CallbackInfo& info);
+
 // Every entry point runs under the engine lock and reports oneDNN errors (and failed
 // allocations) as JS exceptions instead of aborting the process.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
@@ -71,11 +88,13 @@ static Napi::Value Guarded(const Napi::CallbackInfo& info) {
   }
 }
 
+// The one place an entry point is registered (its arguments: src/backend/node/addon-spec.ts).
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   initIsa();
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("keepFreedMemory", Napi::Function::New(env, KeepFreedMemory));
+  // The engine's kernels, each under the engine lock.
   exports.Set("conv2d", Napi::Function::New(env, Guarded<Conv2D>));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<Conv2DBackpropInput>));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<Conv2DBackpropFilter>));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "addon-spec.h"
 #include "oneapi/dnnl/dnnl.hpp"
 
 namespace vbn {
@@ -22,39 +23,52 @@ std::mutex& engineMutex();
 // The largest count any dimension may have (larger ones are refused before any arithmetic).
 constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
 
-// Reads and checks the arguments of one call into the engine. The first problem throws a JS
-// TypeError or RangeError naming the entry point and the argument; every later read returns a
-// harmless value, and the caller returns as soon as ok() is false, before touching any memory.
-// (C++ exceptions are disabled for Node-API, so nothing unwinds: this is the only guard.)
+// Reads and checks the arguments of one call into the engine: one object of named arguments,
+// read by field (spec::<entry>::<name>, generated with their kinds from src/backend/node/
+// addon-spec.ts into addon-spec.h). The first problem throws a JS TypeError or RangeError naming
+// the entry point and the argument; every later read returns a harmless value, and the caller
+// returns as soon as ok() (or done()) is false, before touching any memory. (C++ exceptions are
+// disabled for Node-API, so nothing unwinds: this is the only guard.) Reading a field as another
+// kind than the table's, or leaving one unread (done()), is refused too: the table and the C++
+// cannot drift apart.
 class Args {
  public:
-  Args(const Napi::CallbackInfo& info, const char* fn) : info_(info), fn_(fn) {}
+  Args(const Napi::CallbackInfo& info, const EntrySpec& spec);
   bool ok() const { return ok_; }
+  // ok(), once every argument of the table was read or skipped: call it when reading is done.
+  bool done();
 
   // A Float32Array of exactly `length` elements (length >= 1).
-  float* floats(size_t i, const char* name, int64_t length);
+  float* floats(int f, int64_t length);
   // The same, or nullptr when the argument is null or undefined.
-  float* optionalFloats(size_t i, const char* name, int64_t length);
+  float* optionalFloats(int f, int64_t length);
   // The length of a Float32Array argument (0 after an error).
-  int64_t floatsLength(size_t i, const char* name);
-  int64_t integer(size_t i, const char* name, int64_t lo, int64_t hi);
+  int64_t floatsLength(int f);
+  int64_t integer(int f, int64_t lo, int64_t hi);
   // The same, or `absent` when the argument is undefined.
-  int64_t optionalInteger(size_t i, const char* name, int64_t lo, int64_t hi, int64_t absent);
+  int64_t optionalInteger(int f, int64_t lo, int64_t hi, int64_t absent);
   // A finite number > 0.
-  double positive(size_t i, const char* name);
-  bool flag(size_t i, const char* name);
+  double positive(int f);
+  bool flag(int f);
   // An array of `rank` integers, each in [lo, hi].
-  std::vector<int64_t> dims(size_t i, const char* name, size_t rank, int64_t lo, int64_t hi);
+  std::vector<int64_t> dims(int f, size_t rank, int64_t lo, int64_t hi);
+  // An argument this call does not use (one the table marks as passed by some calls only).
+  void skip(int f);
   // The product of counts, refused when it would overflow.
   int64_t product(const std::vector<int64_t>& counts, const char* what);
   // A consistency rule between arguments that the types alone do not show.
   void require(bool cond, const std::string& message);
+  // The argument's name, for messages.
+  const char* name(int f) const { return spec_.names[f]; }
 
  private:
   void fail(bool range, const std::string& message);
-  bool isFloats(const Napi::Value& v) const;
+  // Argument f, read as `kind` (marks it read; refused when the table gives it another kind).
+  Napi::Value get(int f, ArgKind kind);
   const Napi::CallbackInfo& info_;
-  const char* fn_;
+  const EntrySpec& spec_;
+  Napi::Object args_;
+  uint32_t read_ = 0;
   bool ok_ = true;
 };
 
@@ -88,19 +102,5 @@ inline Napi::Value fail(const Napi::Env& env, const std::string& msg) {
 // Primitives cached so far (conv, matmul): one per shape, attributes and thread count.
 size_t convCacheSize();
 size_t matmulCacheSize();
-
-Napi::Value Conv2D(const Napi::CallbackInfo& info);
-Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info);
-Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info);
-Napi::Value MatMul(const Napi::CallbackInfo& info);
-Napi::Value VbnStats(const Napi::CallbackInfo& info);
-Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalize(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
-Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
-Napi::Value SpatialMean(const Napi::CallbackInfo& info);
-Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
-Napi::Value Add(const Napi::CallbackInfo& info);
-Napi::Value FmaPeak(const Napi::CallbackInfo& info);
 
 }  // namespace vbn

@@ -101,9 +101,9 @@ size_t convCacheSize() {
 }
 
 namespace {
-// The checked arguments common to the three conv entry points, in JS order:
-// (t0, t0Shape, t1, t1Shape, t2, t2Shape, strides, padL, padR, dilations, ...), where the three
-// tensors are (x, w, y), (dy, w, dx) or (x, dy, dw): NHWC activations, HWIO filters.
+// The checked arguments common to the three conv entry points: three tensors and their shapes,
+// (x, w, y), (dy, w, dx) or (x, dy, dw) (NHWC activations, HWIO filters), then strides, padL,
+// padR, dilations and the optional algorithm.
 struct ConvCall {
   std::vector<int64_t> x, w, y, s, pl, pr, d;
   float* data[3];
@@ -127,17 +127,29 @@ void checkGeometry(Args& a, const ConvCall& c) {
   }
 }
 
-// roles[k]: which of x (0), w (1), y (2) the k-th tensor argument is; names: the JS names.
-bool readConv(Args& a, ConvCall& c, const int (&roles)[3], const char* const (&names)[6]) {
+// One conv entry's fields: tensors[k], shapes[k] are the k-th tensor argument and its shape.
+struct ConvFields {
+  int tensors[3], shapes[3];
+  int strides, padL, padR, dilations;
+};
+// The fields of entry namespace N (spec::conv2d, ...), tensors in the order given.
+#define VBN_CONV_FIELDS(N, t0, t1, t2)                                                               \
+  ConvFields {                                                                                        \
+    {N::t0, N::t1, N::t2}, {N::t0##Shape, N::t1##Shape, N::t2##Shape}, N::strides, N::padL, N::padR, \
+        N::dilations                                                                                  \
+  }
+
+// roles[k]: which of x (0), w (1), y (2) the k-th tensor argument is.
+bool readConv(Args& a, ConvCall& c, const int (&roles)[3], const ConvFields& f) {
   std::vector<int64_t>* shape[3] = {&c.x, &c.w, &c.y};
-  for (int k = 0; k < 3; k++) *shape[roles[k]] = a.dims(2 * k + 1, names[2 * k + 1], 4, 1, kMaxDim);
-  c.s = a.dims(6, "strides", 2, 1, kMaxDim);
-  c.pl = a.dims(7, "padL", 2, 0, kMaxDim);
-  c.pr = a.dims(8, "padR", 2, 0, kMaxDim);
-  c.d = a.dims(9, "dilations", 2, 1, kMaxDim);
+  for (int k = 0; k < 3; k++) *shape[roles[k]] = a.dims(f.shapes[k], 4, 1, kMaxDim);
+  c.s = a.dims(f.strides, 2, 1, kMaxDim);
+  c.pl = a.dims(f.padL, 2, 0, kMaxDim);
+  c.pr = a.dims(f.padR, 2, 0, kMaxDim);
+  c.d = a.dims(f.dilations, 2, 1, kMaxDim);
   if (a.ok()) checkGeometry(a, c);
   for (int k = 0; k < 3; k++) {
-    c.data[roles[k]] = a.floats(2 * k, names[2 * k], a.product(*shape[roles[k]], names[2 * k + 1]));
+    c.data[roles[k]] = a.floats(f.tensors[k], a.product(*shape[roles[k]], a.name(f.shapes[k])));
   }
   return a.ok();
 }
@@ -163,8 +175,8 @@ bool winogradPays(Pass pass, int64_t in, int64_t out) {
 }
 
 // Reads the optional algorithm argument; true when the call is to use Winograd.
-bool useWinograd(Args& a, size_t i, const ConvCall& c, Pass pass, int64_t in, int64_t out) {
-  int64_t algo = a.optionalInteger(i, "algorithm", kAuto, kWinograd, kAuto);
+bool useWinograd(Args& a, int field, const ConvCall& c, Pass pass, int64_t in, int64_t out) {
+  int64_t algo = a.optionalInteger(field, kAuto, kWinograd, kAuto);
   if (algo == kWinograd) {
     a.require(winogradApplies(c), "the Winograd algorithm needs a 3x3 filter, stride 1 and dilation 1 (filter shape " +
                                       shapeString(c.w) + ", strides " + shapeString(c.s) + ", dilations " +
@@ -184,18 +196,19 @@ WinogradPlan& winogradFor(const WinogradShape& s, const char* tag) {
 }
 }  // namespace
 
-// conv2d(x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null, activation,
-// algorithm?) activation: 0 linear, 1 relu, 2 relu6; algorithm: 0 or undefined auto, 1 oneDNN
+// conv2d({ x, xShape, w, wShape, out, outShape, strides, padL, padR, dilations, bias|null,
+// activation, algorithm? }) activation: 0 linear, 1 relu, 2 relu6; algorithm: 0 or undefined auto, 1 oneDNN
 // direct, 2 Winograd F(2x2, 3x3).
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "conv2d");
+  using F = spec::conv2d;
+  Args a(info, F::kSpec);
   ConvCall c;
-  if (!readConv(a, c, {0, 1, 2}, {"x", "xShape", "w", "wShape", "out", "outShape"})) return env.Undefined();
-  float* bias = a.optionalFloats(10, "bias", c.w[3]);
-  int act = static_cast<int>(a.integer(11, "activation", 0, 2));
-  bool winograd = a.ok() && useWinograd(a, 12, c, Pass::kForward, c.x[3], c.w[3]);
-  if (!a.ok()) return env.Undefined();
+  if (!readConv(a, c, {0, 1, 2}, VBN_CONV_FIELDS(F, x, w, out))) return env.Undefined();
+  float* bias = a.optionalFloats(F::bias, c.w[3]);
+  int act = static_cast<int>(a.integer(F::activation, 0, 2));
+  bool winograd = a.ok() && useWinograd(a, F::algorithm, c, Pass::kForward, c.x[3], c.w[3]);
+  if (!a.done()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
     winogradFor(s, "wfwd").run(c.data[0], c.data[1], FilterSource::kHwio, bias, act, c.data[2]);
@@ -229,16 +242,18 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// conv2dBackpropInput(dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations, algorithm?)
+// conv2dBackpropInput({ dy, dyShape, w, wShape, dx, dxShape, strides, padL, padR, dilations,
+// algorithm? })
 // With stride 1 this is a forward convolution of dy with the rotated filter, channels swapped and
 // pads 2 - pad: Winograd applies to it as to the forward pass.
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "conv2dBackpropInput");
+  using F = spec::conv2dBackpropInput;
+  Args a(info, F::kSpec);
   ConvCall c;
-  if (!readConv(a, c, {2, 1, 0}, {"dy", "dyShape", "w", "wShape", "dx", "dxShape"})) return env.Undefined();
-  bool winograd = useWinograd(a, 10, c, Pass::kBackwardData, c.y[3], c.x[3]);
-  if (!a.ok()) return env.Undefined();
+  if (!readConv(a, c, {2, 1, 0}, VBN_CONV_FIELDS(F, dy, w, dx))) return env.Undefined();
+  bool winograd = useWinograd(a, F::algorithm, c, Pass::kBackwardData, c.y[3], c.x[3]);
+  if (!a.done()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.y[0], c.y[1], c.y[2], c.y[3], c.x[1], c.x[2], c.x[3], 2 - c.pl[0], 2 - c.pl[1]};
     winogradFor(s, "wbwdd").run(c.data[2], c.data[1], FilterSource::kRotatedSwapped, nullptr, 0, c.data[0]);
@@ -310,15 +325,17 @@ int64_t chunkImages(const std::vector<int64_t>& xs, const std::vector<int64_t>& 
 }
 }  // namespace
 
-// conv2dBackpropFilter(x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations, algorithm?)
+// conv2dBackpropFilter({ x, xShape, dy, dyShape, dw, dwShape, strides, padL, padR, dilations,
+// algorithm? })
 // algorithm as in conv2d (Winograd: the adjoint of its forward transforms).
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "conv2dBackpropFilter");
+  using F = spec::conv2dBackpropFilter;
+  Args a(info, F::kSpec);
   ConvCall c;
-  if (!readConv(a, c, {0, 2, 1}, {"x", "xShape", "dy", "dyShape", "dw", "dwShape"})) return env.Undefined();
-  bool winograd = useWinograd(a, 10, c, Pass::kBackwardWeights, c.x[3], c.w[3]);
-  if (!a.ok()) return env.Undefined();
+  if (!readConv(a, c, {0, 2, 1}, VBN_CONV_FIELDS(F, x, dy, dw))) return env.Undefined();
+  bool winograd = useWinograd(a, F::algorithm, c, Pass::kBackwardWeights, c.x[3], c.w[3]);
+  if (!a.done()) return env.Undefined();
   if (winograd) {
     WinogradShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.y[1], c.y[2], c.w[3], c.pl[0], c.pl[1]};
     winogradFor(s, "wbwdw").filterGradient(c.data[0], c.data[2], c.data[1]);

@@ -63,26 +63,27 @@ void rowInvariantProduct(const float* a, const float* b, float* out, int64_t m, 
 }
 }  // namespace
 
-// matmul(a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation)
+// matmul({ a, batchA, b, batchB, out, m, k, n, transA, transB, bias|null, activation })
 // activation: 0 linear, 1 relu.
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args in(info, "matmul");
-  int64_t ba = in.integer(1, "batchA", 1, kMaxDim);
-  int64_t bb = in.integer(3, "batchB", 1, kMaxDim);
-  int64_t m = in.integer(5, "m", 1, kMaxDim);
-  int64_t k = in.integer(6, "k", 1, kMaxDim);
-  int64_t n = in.integer(7, "n", 1, kMaxDim);
-  bool ta = in.flag(8, "transA");
-  bool tb = in.flag(9, "transB");
-  int act = static_cast<int>(in.integer(11, "activation", 0, 1));
+  using F = spec::matmul;
+  Args in(info, F::kSpec);
+  int64_t ba = in.integer(F::batchA, 1, kMaxDim);
+  int64_t bb = in.integer(F::batchB, 1, kMaxDim);
+  int64_t m = in.integer(F::m, 1, kMaxDim);
+  int64_t k = in.integer(F::k, 1, kMaxDim);
+  int64_t n = in.integer(F::n, 1, kMaxDim);
+  bool ta = in.flag(F::transA);
+  bool tb = in.flag(F::transB);
+  int act = static_cast<int>(in.integer(F::activation, 0, 1));
   in.require(ba == bb || ba == 1 || bb == 1, "batchA " + std::to_string(ba) + " and batchB " +
                                                     std::to_string(bb) + " must be equal or one of them 1");
-  float* aData = in.floats(0, "a", in.product({ba, m, k}, "a"));
-  float* bData = in.floats(2, "b", in.product({bb, k, n}, "b"));
-  float* outData = in.floats(4, "out", in.product({ba > bb ? ba : bb, m, n}, "out"));
-  float* bias = in.optionalFloats(10, "bias", n);
-  if (!in.ok()) return env.Undefined();
+  float* aData = in.floats(F::a, in.product({ba, m, k}, "a"));
+  float* bData = in.floats(F::b, in.product({bb, k, n}, "b"));
+  float* outData = in.floats(F::out, in.product({ba > bb ? ba : bb, m, n}, "out"));
+  float* bias = in.optionalFloats(F::bias, n);
+  if (!in.done()) return env.Undefined();
   bool hasBias = bias != nullptr;
   if (ba == 1 && bb == 1) {  // a plain product, as dense layers make: batch-invariant rows
     rowInvariantProduct(aData, bData, outData, m, k, n, ta, tb, bias, act == 1);

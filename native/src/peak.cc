@@ -33,9 +33,9 @@ const char* baseIsa() {
 // thread's OpenMP thread count. Two flops per lane per multiply-add.
 Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "fmaPeak");
-  const int64_t rounds = a.integer(0, "rounds", 1, int64_t(1) << 30);
-  if (!a.ok()) return env.Undefined();
+  Args a(info, spec::fmaPeak::kSpec);
+  const int64_t rounds = a.integer(spec::fmaPeak::rounds, 1, int64_t(1) << 30);
+  if (!a.done()) return env.Undefined();
   double seconds;
   int threads, lanes;
   float sink;

@@ -39,31 +39,38 @@ struct View {
   int64_t size() const { return rows * spatial * channels; }
 };
 
-// (spatial, channels) at `at`, `at + 1`.
-void readPixel(Args& a, int at, View& v) {
-  v.spatial = a.integer(at, "spatial", 1, kMaxDim);
-  v.channels = a.integer(at + 1, "channels", 1, kMaxDim);
+// The fields of the [rows, S, C] view in entry namespace N (spec::vbnStats, ...).
+struct ViewFields {
+  int rows, spatial, channels;
+};
+#define VBN_VIEW(N) \
+  ViewFields { N::rows, N::spatial, N::channels }
+
+// spatial and channels.
+void readPixel(Args& a, const ViewFields& f, View& v) {
+  v.spatial = a.integer(f.spatial, 1, kMaxDim);
+  v.channels = a.integer(f.channels, 1, kMaxDim);
   a.product({v.spatial, v.channels}, "a row");
 }
 
-// x [rows, S, C]: (x, ..., rows, spatial, channels) with rows at `at`; x has exactly rows * S * C.
-float* readRows(Args& a, int xAt, const char* name, int at, View& v) {
-  v.rows = a.integer(at, "rows", 1, kMaxDim);
-  readPixel(a, at + 1, v);
-  return a.floats(xAt, name, a.product({v.rows, v.spatial, v.channels}, name));
+// The tensor xField [rows, S, C] and its view: it has exactly rows * S * C elements.
+float* readRows(Args& a, int xField, const ViewFields& f, View& v) {
+  v.rows = a.integer(f.rows, 1, kMaxDim);
+  readPixel(a, f, v);
+  return a.floats(xField, a.product({v.rows, v.spatial, v.channels}, a.name(xField)));
 }
 
 // The first `rows` rows of x [B, S, C] (rows in [1, B]): x holds whole rows.
-float* readPrefix(Args& a, int xAt, int at, View& v) {
-  readPixel(a, at + 1, v);
-  int64_t length = a.floatsLength(xAt, "x");
+float* readPrefix(Args& a, int xField, const ViewFields& f, View& v) {
+  readPixel(a, f, v);
+  int64_t length = a.floatsLength(xField);
   int64_t row = v.spatial * v.channels;
   if (!a.ok()) return nullptr;
   a.require(length % row == 0 && length > 0, "x has " + std::to_string(length) +
                                                  " elements, not a positive multiple of spatial * channels = " +
                                                  std::to_string(row));
-  v.rows = a.integer(at, "rows", 1, std::max<int64_t>(1, length / row));
-  return a.floats(xAt, "x", length);
+  v.rows = a.integer(f.rows, 1, std::max<int64_t>(1, length / row));
+  return a.floats(xField, length);
 }
 
 // Per-thread scratch rows of `per` values, allocated before a parallel region of `threads`. Rows
@@ -99,17 +106,18 @@ void fixedOrderSums(int64_t n, int64_t C, double* out, Term term) {
 
 }  // namespace
 
-// vbnStats(x [B, S, C], rows, spatial, channels, meanHi, meanLo, variance): the statistics of the
-// first `rows` rows, two passes in double.
+// vbnStats({ x [B, S, C], rows, spatial, channels, meanHi, meanLo, variance }): the statistics of
+// the first `rows` rows, two passes in double.
 Napi::Value VbnStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "vbnStats");
+  using F = spec::vbnStats;
+  Args a(info, F::kSpec);
   View v{};
-  const float* x = readPrefix(a, 0, 1, v);
-  float* hi = a.floats(4, "meanHi", v.channels);
-  float* lo = a.floats(5, "meanLo", v.channels);
-  float* var = a.floats(6, "variance", v.channels);
-  if (!a.ok()) return env.Undefined();
+  const float* x = readPrefix(a, F::x, VBN_VIEW(F), v);
+  float* hi = a.floats(F::meanHi, v.channels);
+  float* lo = a.floats(F::meanLo, v.channels);
+  float* var = a.floats(F::variance, v.channels);
+  if (!a.done()) return env.Undefined();
   const int64_t C = v.channels, n = v.rows * v.spatial;
   std::vector<double> mean(C), sq(C);
   fixedOrderSums(n, C, mean.data(), [&](int64_t i, int64_t c) { return double(x[i * C + c]); });
@@ -126,19 +134,20 @@ Napi::Value VbnStats(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// vbnStatsGrad(x [B, S, C], rows, spatial, channels, meanHi, meanLo, dMean, dVar, dx [B, S, C]):
+// vbnStatsGrad({ x [B, S, C], rows, spatial, channels, meanHi, meanLo, dMean, dVar, dx [B, S, C] }):
 //   dx = dMean / n + dVar * 2 (x - mean) / n on the first `rows` rows (later rows untouched)
 Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args in(info, "vbnStatsGrad");
+  using F = spec::vbnStatsGrad;
+  Args in(info, F::kSpec);
   View v{};
-  const float* x = readPrefix(in, 0, 1, v);
-  const float* hi = in.floats(4, "meanHi", v.channels);
-  const float* lo = in.floats(5, "meanLo", v.channels);
-  const float* dMean = in.floats(6, "dMean", v.channels);
-  const float* dVar = in.floats(7, "dVar", v.channels);
-  float* dx = in.floats(8, "dx", in.floatsLength(0, "x"));
-  if (!in.ok()) return env.Undefined();
+  const float* x = readPrefix(in, F::x, VBN_VIEW(F), v);
+  const float* hi = in.floats(F::meanHi, v.channels);
+  const float* lo = in.floats(F::meanLo, v.channels);
+  const float* dMean = in.floats(F::dMean, v.channels);
+  const float* dVar = in.floats(F::dVar, v.channels);
+  float* dx = in.floats(F::dx, in.floatsLength(F::x));
+  if (!in.done()) return env.Undefined();
   const int64_t C = v.channels, n = v.rows * v.spatial;
   const float inv = 1.0f / static_cast<float>(n);
   std::vector<float> a(C), b(C);
@@ -155,8 +164,8 @@ Napi::Value VbnStatsGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// vbnNormalize(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
-//              rowWeights, epsilon, relu, out, rowStats [rows, 2, C] = (dm, inv))
+// vbnNormalize({ x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
+//                rowWeights, epsilon, relu, out, rowStats [rows, 2, C] = (dm, inv) })
 namespace {
 // The reference statistics and affine parameters normalization reads, per channel.
 struct Affine {
@@ -227,34 +236,36 @@ struct AffineScratch {
   PerThread<float> f1s, f2s, scales, shifts;
 };
 
-// (x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null, rowWeights, epsilon)
-// at 0..10: the arguments vbnNormalize and vbnNormalizePool share.
+// (x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null, rowWeights, epsilon):
+// the arguments vbnNormalize and vbnNormalizePool share; N is the entry's namespace.
+template <typename N>
 const float* readNormalize(Args& a, View& v, Affine& f, const float*& rw) {
-  const float* x = readRows(a, 0, "x", 1, v);
-  f.hi = a.floats(4, "meanHi", v.channels);
-  f.lo = a.floats(5, "meanLo", v.channels);
-  f.varR = a.floats(6, "varR", v.channels);
-  f.gamma = a.optionalFloats(7, "gamma", v.channels);
-  f.beta = a.optionalFloats(8, "beta", v.channels);
-  rw = a.floats(9, "rowWeights", v.rows);
-  f.eps = a.positive(10, "epsilon");
+  const float* x = readRows(a, N::x, VBN_VIEW(N), v);
+  f.hi = a.floats(N::meanHi, v.channels);
+  f.lo = a.floats(N::meanLo, v.channels);
+  f.varR = a.floats(N::varR, v.channels);
+  f.gamma = a.optionalFloats(N::gamma, v.channels);
+  f.beta = a.optionalFloats(N::beta, v.channels);
+  rw = a.floats(N::rowWeights, v.rows);
+  f.eps = a.positive(N::epsilon);
   return x;
 }
 }  // namespace
 
-// vbnNormalize(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
-//              rowWeights, epsilon, relu, out, rowStats [rows, 2, C])
+// vbnNormalize({ x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
+//                rowWeights, epsilon, relu, out, rowStats [rows, 2, C] })
 Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "vbnNormalize");
+  using F = spec::vbnNormalize;
+  Args a(info, F::kSpec);
   View v{};
   Affine f{};
   const float* rw = nullptr;
-  const float* x = readNormalize(a, v, f, rw);
-  const bool relu = a.flag(11, "relu");
-  float* out = a.floats(12, "out", v.size());
-  float* rowStats = a.floats(13, "rowStats", v.rows * 2 * v.channels);
-  if (!a.ok()) return env.Undefined();
+  const float* x = readNormalize<F>(a, v, f, rw);
+  const bool relu = a.flag(F::relu);
+  float* out = a.floats(F::out, v.size());
+  float* rowStats = a.floats(F::rowStats, v.rows * 2 * v.channels);
+  if (!a.done()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
   const float *hi = f.hi, *lo = f.lo;
   const int threads = omp_get_max_threads();
@@ -287,20 +298,21 @@ Napi::Value VbnNormalize(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// vbnNormalizePool(x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
-//                  rowWeights, epsilon, out [rows - fromRow, C], fromRow): the mean over S of
+// vbnNormalizePool({ x, rows, spatial, channels, meanHi, meanLo, varR, gamma|null, beta|null,
+//                    rowWeights, epsilon, out [rows - fromRow, C], fromRow }): the mean over S of
 // ReLU(VBN(x)) for rows fromRow.., the normalized rows never stored: the same bits as vbnNormalize
 // (relu) then spatialMean (each pixel's float value, added in double in pixel order).
 Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "vbnNormalizePool");
+  using F = spec::vbnNormalizePool;
+  Args a(info, F::kSpec);
   View v{};
   Affine f{};
   const float* rw = nullptr;
-  const float* x = readNormalize(a, v, f, rw);
-  const int64_t from = a.integer(12, "fromRow", 0, v.rows - 1);
-  float* out = a.floats(11, "out", (v.rows - from) * v.channels);
-  if (!a.ok()) return env.Undefined();
+  const float* x = readNormalize<F>(a, v, f, rw);
+  const int64_t from = a.integer(F::fromRow, 0, v.rows - 1);
+  float* out = a.floats(F::out, (v.rows - from) * v.channels);
+  if (!a.done()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
   const float *hi = f.hi, *lo = f.lo;
   const int threads = omp_get_max_threads();
@@ -396,31 +408,34 @@ void recomputeRows(NormalizeGrad& g) {
 }
 
 bool read(Args& a, NormalizeGrad& g) {
-  g.x = readRows(a, 1, "x", 3, g.v);
+  using F = spec::vbnNormalizeGrad;
+  g.x = readRows(a, F::x, VBN_VIEW(F), g.v);
   const int64_t n = g.v.size(), C = g.v.channels;
-  const int64_t from = a.optionalInteger(20, "pooledFrom", 0, g.v.rows - 1, -1);
-  const float* dy = a.floats(0, "dy", from < 0 ? n : (g.v.rows - from) * C);
-  g.out = a.optionalFloats(2, "out", n);
-  g.hi = a.floats(6, "meanHi", C);
-  g.lo = a.floats(7, "meanLo", C);
-  g.gamma = a.optionalFloats(8, "gamma", C);
-  g.rw = a.floats(9, "rowWeights", g.v.rows);
-  g.rowStats = a.optionalFloats(10, "rowStats", g.v.rows * 2 * C);
+  const int64_t from = a.optionalInteger(F::pooledFrom, 0, g.v.rows - 1, -1);
+  const float* dy = a.floats(F::dy, from < 0 ? n : (g.v.rows - from) * C);
+  g.out = a.optionalFloats(F::out, n);
+  g.hi = a.floats(F::meanHi, C);
+  g.lo = a.floats(F::meanLo, C);
+  g.gamma = a.optionalFloats(F::gamma, C);
+  g.rw = a.floats(F::rowWeights, g.v.rows);
+  g.rowStats = a.optionalFloats(F::rowStats, g.v.rows * 2 * C);
   if (a.ok() && g.out) a.require(g.rowStats != nullptr, "rowStats is needed with out");
   if (a.ok() && !g.out) {
     // Braced initializers run left to right: the arguments are read in order.
-    g.f = {g.hi, g.lo, a.floats(21, "varR", C), g.gamma, a.optionalFloats(22, "beta", C), a.positive(23, "epsilon")};
+    g.f = {g.hi, g.lo, a.floats(F::varR, C), g.gamma, a.optionalFloats(F::beta, C), a.positive(F::epsilon)};
+  } else {
+    for (int f : {F::varR, F::beta, F::epsilon}) a.skip(f);  // used only to recompute the mask
   }
-  g.relu = a.flag(11, "relu");
-  g.dx = a.floats(12, "dx", n);
-  g.dMean = a.floats(13, "dMean", C);
-  g.dVarR = a.floats(14, "dVarR", C);
-  g.dGamma = a.floats(15, "dGamma", C);
-  g.dBeta = a.floats(16, "dBeta", C);
-  g.statsRows = a.integer(17, "statsRows", 0, g.v.rows);
-  g.dMeanExt = a.optionalFloats(18, "dMeanExt", C);
-  g.dVarExt = a.optionalFloats(19, "dVarExt", C);
-  if (!a.ok()) return false;
+  g.relu = a.flag(F::relu);
+  g.dx = a.floats(F::dx, n);
+  g.dMean = a.floats(F::dMean, C);
+  g.dVarR = a.floats(F::dVarR, C);
+  g.dGamma = a.floats(F::dGamma, C);
+  g.dBeta = a.floats(F::dBeta, C);
+  g.statsRows = a.integer(F::statsRows, 0, g.v.rows);
+  g.dMeanExt = a.optionalFloats(F::dMeanExt, C);
+  g.dVarExt = a.optionalFloats(F::dVarExt, C);
+  if (!a.done()) return false;
   if (!g.out) recomputeRows(g);
   if (from < 0) {
     g.dy = dy;
@@ -543,13 +558,13 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
 }
 }  // namespace
 
-// vbnNormalizeGrad(dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
-//                  rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
-//                  statsRows, dMeanExt|null, dVarExt|null, pooledFrom?)
+// vbnNormalizeGrad({ dy, x, out, rows, spatial, channels, meanHi, meanLo, gamma|null, rowWeights,
+//                    rowStats, relu, dx, dMean, dVarR, dGamma, dBeta,
+//                    statsRows, dMeanExt|null, dVarExt|null, pooledFrom?, varR?, beta?, epsilon? })
 // With pooledFrom = f (optional), dy is [rows - f, C]: the gradient of the spatial mean of rows
 // f.. of the output (spatialMean's), never expanded to [rows, S, C].
 // `out` may be null: then the ReLU mask is recomputed from x (the forward's bits, by rowAffine),
-// which needs (at 21..23) varR, beta|null and epsilon, and rowStats may be null too. `dx` may be
+// which needs varR, beta|null and epsilon, and rowStats may be null too. `dx` may be
 // `x` itself or `out` (each element is read before that element of dx is written): the
 // memory-lean backward writes the gradient over the convolution output it no longer needs.
 // With statsRows = k > 0 the reference statistics were computed from the first k rows of x
@@ -558,7 +573,7 @@ void inputGradient(const NormalizeGrad& g, const float* K, const float* sa, cons
 // in the same pass (no separate statistics gradient, no sum of two full-size gradients).
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "vbnNormalizeGrad");
+  Args a(info, spec::vbnNormalizeGrad::kSpec);
   NormalizeGrad g{};
   if (!read(a, g)) return env.Undefined();
   const int64_t C = g.v.channels, S = g.v.spatial, R = g.v.rows;
@@ -599,16 +614,17 @@ Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// spatialMean(x, rows, spatial, channels, out [rows - fromRow, C], fromRow): mean over S of
+// spatialMean({ x, rows, spatial, channels, out [rows - fromRow, C], fromRow }): mean over S of
 // rows fromRow.. (the concat layout pools the input rows without a slice).
 Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "spatialMean");
+  using F = spec::spatialMean;
+  Args a(info, F::kSpec);
   View v{};
-  const float* x = readRows(a, 0, "x", 1, v);
-  const int64_t from = a.integer(5, "fromRow", 0, v.rows - 1);
-  float* out = a.floats(4, "out", (v.rows - from) * v.channels);
-  if (!a.ok()) return env.Undefined();
+  const float* x = readRows(a, F::x, VBN_VIEW(F), v);
+  const int64_t from = a.integer(F::fromRow, 0, v.rows - 1);
+  float* out = a.floats(F::out, (v.rows - from) * v.channels);
+  if (!a.done()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
   const int threads = omp_get_max_threads();
   PerThread<double> accs(threads, C);
@@ -628,16 +644,17 @@ Napi::Value SpatialMean(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// spatialMeanGrad(dy [rows - fromRow, C], rows, spatial, channels, dx [rows, S, C], fromRow):
+// spatialMeanGrad({ dy [rows - fromRow, C], rows, spatial, channels, dx [rows, S, C], fromRow }):
 // dx = dy / S on rows fromRow.., zero before (dx arrives zero-filled).
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args a(info, "spatialMeanGrad");
+  using F = spec::spatialMeanGrad;
+  Args a(info, F::kSpec);
   View v{};
-  float* dx = readRows(a, 4, "dx", 1, v);
-  const int64_t from = a.integer(5, "fromRow", 0, v.rows - 1);
-  const float* dy = a.floats(0, "dy", (v.rows - from) * v.channels);
-  if (!a.ok()) return env.Undefined();
+  float* dx = readRows(a, F::dx, VBN_VIEW(F), v);
+  const int64_t from = a.integer(F::fromRow, 0, v.rows - 1);
+  const float* dy = a.floats(F::dy, (v.rows - from) * v.channels);
+  if (!a.done()) return env.Undefined();
   const int64_t C = v.channels, S = v.spatial;
   const float inv = 1.0f / static_cast<float>(S);
 #pragma omp parallel for schedule(static)
@@ -648,15 +665,16 @@ Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// add(a, b, out, n): out = a + b, same shapes.
+// add({ a, b, out, n }): out = a + b, same shapes.
 Napi::Value Add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args in(info, "add");
-  const int64_t n = in.integer(3, "n", 1, int64_t(1) << 53);
-  const float* a = in.floats(0, "a", n);
-  const float* b = in.floats(1, "b", n);
-  float* out = in.floats(2, "out", n);
-  if (!in.ok()) return env.Undefined();
+  using F = spec::add;
+  Args in(info, F::kSpec);
+  const int64_t n = in.integer(F::n, 1, int64_t(1) << 53);
+  const float* a = in.floats(F::a, n);
+  const float* b = in.floats(F::b, n);
+  float* out = in.floats(F::out, n);
+  if (!in.done()) return env.Undefined();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
   return env.Undefined();

@@ -9,11 +9,13 @@ import {
   checkRank,
   checkVector,
 } from '../vbn/validate.js';
+import * as K from './kernel-names.js';
+import { FUSED_KERNEL_NAMES, runFused } from './kernel-names.js';
 
 /**
- * Fused VBN ops. Their kernels exist only on the `native` backend (src/backend/native.ts); the
- * composed ops in src/vbn stay the reference on every backend. Shapes: channels last, any rank,
- * seen as [rows, S, C].
+ * Fused VBN ops. Their kernels (names, inputs, attributes: kernel-names.ts) exist only on the
+ * `native` backend (src/backend/node/vbn-kernels.ts); the composed ops in src/vbn stay the
+ * reference on every backend. Shapes: channels last, any rank, seen as [rows, S, C].
  *
  * - VbnStats(x [N, ..., C]) -> hi [C], lo [C], variance [C]: the mean as a float pair hi + lo
  *   (precise when features have a large offset) and the biased variance, accumulated in double.
@@ -26,9 +28,10 @@ import {
  * Gradients are registered here; the gradient kernels are native too.
  */
 
-/** Whether the active backend has the fused kernels. */
+/** Whether the active backend has every fused kernel. */
 export function fusedKernelsAvailable(): boolean {
-  return tf.getKernel('VbnNormalize', tf.getBackend()) !== undefined;
+  const backend = tf.getBackend();
+  return FUSED_KERNEL_NAMES.every((name) => tf.getKernel(name, backend) !== undefined);
 }
 
 /** x `[B, ..., C]`: float32, rank >= 2, not empty. Returns B, C and the shape for messages. */
@@ -62,7 +65,7 @@ export function vbnStatsOp(
   const fn = 'vbnStatsOp';
   const { B, where } = checkActivations(fn, x);
   checkIntegerIn(fn, 'rows', rows, 1, B, where);
-  const [hi, lo, variance] = tf.engine().runKernel('VbnStats', { x }, { rows }) as tf.Tensor1D[];
+  const [hi, lo, variance] = runFused(K.VbnStats, { x }, { rows }) as tf.Tensor1D[];
   return { hi, lo, variance };
 }
 
@@ -88,13 +91,8 @@ export function vbnNormalizeOp(
   }
   checkAffine(fn, shape, gamma, beta, rowWeights, epsilon);
   checkBoolean(fn, 'relu', relu);
-  const [out] = tf
-    .engine()
-    .runKernel(
-      'VbnNormalize',
-      { x, hi, lo, variance, gamma, beta, rowWeights },
-      { epsilon, relu },
-    ) as tf.Tensor[];
+  const inputs = { x, hi, lo, variance, gamma, beta, rowWeights };
+  const [out] = runFused(K.VbnNormalize, inputs, { epsilon, relu });
   return out;
 }
 
@@ -103,7 +101,7 @@ export function spatialMeanOp(x: tf.Tensor, fromRow = 0): tf.Tensor2D {
   const fn = 'spatialMeanOp';
   const { B, where } = checkActivations(fn, x);
   checkIntegerIn(fn, 'fromRow', fromRow, 0, B - 1, where);
-  return tf.engine().runKernel('SpatialMean', { x }, { fromRow }) as tf.Tensor2D;
+  return runFused(K.SpatialMean, { x }, { fromRow })[0] as tf.Tensor2D;
 }
 
 /**
@@ -125,13 +123,8 @@ export function vbnLayerOp(
   checkIntegerIn(fn, 'statsRows', statsRows, 1, shape.B, shape.where);
   checkAffine(fn, shape, gamma, beta, rowWeights, epsilon);
   checkBoolean(fn, 'stop', stop);
-  const [out, , hi, lo, variance] = tf
-    .engine()
-    .runKernel(
-      'VbnLayer',
-      { x, gamma, beta, rowWeights },
-      { statsRows, epsilon, relu: true, stop },
-    ) as tf.Tensor[];
+  const attrs = { statsRows, epsilon, relu: true, stop };
+  const [out, , hi, lo, variance] = runFused(K.VbnLayer, { x, gamma, beta, rowWeights }, attrs);
   return { out, hi: hi as tf.Tensor1D, lo: lo as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
@@ -163,31 +156,29 @@ function noGradient(fn: string): never {
 export function registerFusedGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
-  const run = (name: string, inputs: tf.NamedTensorMap, attrs: unknown) =>
-    tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap);
   tf.registerGradient({
-    kernelName: 'VbnStats',
+    kernelName: K.VbnStats,
     inputsToSave: ['x'],
     outputsToSave: [true, true, false],
     gradFunc: (dy, saved, attrs) => {
       const [, dLo, dVar] = dy as tf.Tensor[];
       const [x, hi, lo] = saved;
       return {
-        x: () => run('VbnStatsGrad', { x, hi, lo, dMean: dLo, dVar }, attrs) as tf.Tensor,
+        x: () => runFused(K.VbnStatsGrad, { x, hi, lo, dMean: dLo, dVar }, attrs)[0],
       };
     },
   });
   tf.registerGradient({
-    kernelName: 'VbnNormalize',
+    kernelName: K.VbnNormalize,
     inputsToSave: ['x', 'hi', 'lo', 'gamma', 'rowWeights'],
     outputsToSave: [true, true],
     gradFunc: (dy, saved, attrs) => {
       const [x, hi, lo, gamma, rowWeights, out, rowStats] = saved;
-      const [dx, dMean, dVar, dGamma, dBeta] = run(
-        'VbnNormalizeGrad',
+      const [dx, dMean, dVar, dGamma, dBeta] = runFused(
+        K.VbnNormalizeGrad,
         { dy: (dy as tf.Tensor[])[0], x, out, hi, lo, gamma, rowWeights, rowStats },
-        attrs,
-      ) as tf.Tensor[];
+        attrs as unknown as K.VbnNormalizeGradAttrs,
+      );
       // out depends on hi + lo: both have the mean's gradient.
       return {
         x: () => dx,
@@ -201,14 +192,14 @@ export function registerFusedGradients(): void {
     },
   });
   tf.registerGradient({
-    kernelName: 'VbnLayer',
+    kernelName: K.VbnLayer,
     inputsToSave: ['x', 'gamma', 'rowWeights'],
     outputsToSave: [true, true, true, true, false],
     gradFunc: (dy, saved, attrs) => {
       const [dOut, , , dLo, dVar] = dy as tf.Tensor[];
       const [x, gamma, rowWeights, out, rowStats, hi, lo] = saved;
-      const [dx, dGamma, dBeta] = run(
-        'VbnLayerGrad',
+      const [dx, dGamma, dBeta] = runFused(
+        K.VbnLayerGrad,
         {
           dy: dOut,
           x,
@@ -221,8 +212,8 @@ export function registerFusedGradients(): void {
           dMeanExt: dLo,
           dVarExt: dVar,
         },
-        attrs,
-      ) as tf.Tensor[];
+        attrs as unknown as K.VbnLayerGradAttrs,
+      );
       return {
         x: () => dx,
         gamma: () => dGamma,
@@ -232,11 +223,11 @@ export function registerFusedGradients(): void {
     },
   });
   tf.registerGradient({
-    kernelName: 'SpatialMean',
+    kernelName: K.SpatialMean,
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      return { x: () => run('SpatialMeanGrad', { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+      return { x: () => runFused(K.SpatialMeanGrad, { dy: dy as tf.Tensor, x }, attrs)[0] };
     },
   });
 }

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as K from '../backend/kernel-names.js';
+import { runFused } from '../backend/kernel-names.js';
 
 /** One conv -> VBN -> ReLU block's parameters: kernel `[k, k, Cin, F]`, gamma and beta `[F]`. */
 export interface LeanBlock {
@@ -86,7 +88,7 @@ const layerAttrs = (o: LeanConcatOptions) => ({
 /** ReLU(VBN(y)) of every row of a block's convolution output (VbnLayer's other outputs freed). */
 function normalized(y: tf.Tensor, block: LeanBlock, rowWeights: tf.Tensor, o: LeanConcatOptions) {
   const inputs = { x: y, gamma: block.gamma, beta: block.beta, rowWeights };
-  const [out, ...rest] = run('VbnLayer', inputs, layerAttrs(o));
+  const [out, ...rest] = runFused(K.VbnLayer, inputs, layerAttrs(o));
   tf.dispose(rest);
   return out;
 }
@@ -103,7 +105,7 @@ function forward(y0: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, con
   });
   const last = blocks[blocks.length - 1];
   const inputs = { x: ys[ys.length - 1], gamma: last.gamma, beta: last.beta, rowWeights };
-  const [pooled] = run('VbnLayerPool', inputs, { ...layerAttrs(o), fromRow: o.referenceRows });
+  const [pooled] = runFused(K.VbnLayerPool, inputs, { ...layerAttrs(o), fromRow: o.referenceRows });
   rowWeights.dispose();
   return { ys, pooled: pooled as tf.Tensor2D };
 }
@@ -128,7 +130,7 @@ function backward(
       inPlace: true,
       fromRow: pooled ? o.referenceRows : undefined,
     };
-    const [dy, dGamma, dBeta] = run('VbnLayerLeanGrad', inputs, attrs);
+    const [dy, dGamma, dBeta] = runFused(K.VbnLayerLeanGrad, inputs, attrs);
     ys[i].dispose();
     return { dy, dGamma, dBeta };
   };

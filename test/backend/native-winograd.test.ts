@@ -176,73 +176,60 @@ function scaledError(got: Float32Array, want: Float64Array, scale: Float64Array)
   return worst;
 }
 
-const convAttrs = (c: Case) =>
-  [
-    [1, 1],
-    [c.pads[0], c.pads[2]],
-    [c.pads[1], c.pads[3]],
-    [1, 1],
-  ] as const;
+const convAttrs = (c: Case) => ({
+  strides: [1, 1],
+  padL: [c.pads[0], c.pads[2]],
+  padR: [c.pads[1], c.pads[3]],
+  dilations: [1, 1],
+});
 
 function forward(a: NativeAddon, c: Case, x: Float32Array, w: Float32Array, algorithm: number) {
   const [ho, wo] = outSize(c);
   const y = new Float32Array(c.b * ho * wo * c.co);
-  const [s, pl, pr, d] = convAttrs(c);
-  a.conv2d(
+  a.conv2d({
     x,
-    [c.b, c.h, c.w, c.ci],
+    xShape: [c.b, c.h, c.w, c.ci],
     w,
-    [3, 3, c.ci, c.co],
-    y,
-    [c.b, ho, wo, c.co],
-    s,
-    pl,
-    pr,
-    d,
-    null,
-    0,
+    wShape: [3, 3, c.ci, c.co],
+    out: y,
+    outShape: [c.b, ho, wo, c.co],
+    ...convAttrs(c),
+    bias: null,
+    activation: 0,
     algorithm,
-  );
+  });
   return y;
 }
 
 function backFilter(a: NativeAddon, c: Case, x: Float32Array, dy: Float32Array, algorithm: number) {
   const [ho, wo] = outSize(c);
   const dw = new Float32Array(9 * c.ci * c.co);
-  const [s, pl, pr, d] = convAttrs(c);
-  a.conv2dBackpropFilter(
+  a.conv2dBackpropFilter({
     x,
-    [c.b, c.h, c.w, c.ci],
+    xShape: [c.b, c.h, c.w, c.ci],
     dy,
-    [c.b, ho, wo, c.co],
+    dyShape: [c.b, ho, wo, c.co],
     dw,
-    [3, 3, c.ci, c.co],
-    s,
-    pl,
-    pr,
-    d,
+    dwShape: [3, 3, c.ci, c.co],
+    ...convAttrs(c),
     algorithm,
-  );
+  });
   return dw;
 }
 
 function backData(a: NativeAddon, c: Case, dy: Float32Array, w: Float32Array, algorithm: number) {
   const [ho, wo] = outSize(c);
   const dx = new Float32Array(c.b * c.h * c.w * c.ci);
-  const [s, pl, pr, d] = convAttrs(c);
-  a.conv2dBackpropInput(
+  a.conv2dBackpropInput({
     dy,
-    [c.b, ho, wo, c.co],
+    dyShape: [c.b, ho, wo, c.co],
     w,
-    [3, 3, c.ci, c.co],
+    wShape: [3, 3, c.ci, c.co],
     dx,
-    [c.b, c.h, c.w, c.ci],
-    s,
-    pl,
-    pr,
-    d,
+    dxShape: [c.b, c.h, c.w, c.ci],
+    ...convAttrs(c),
     algorithm,
-  );
+  });
   return dx;
 }
 
@@ -350,22 +337,18 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
     const y64 = conv64(c, x, w);
     for (const act of [1, 2]) {
       const y = new Float32Array(y64.y.length);
-      const [s, pl, pr, d] = convAttrs(c);
-      a.conv2d(
+      a.conv2d({
         x,
-        [2, 7, 6, 5],
+        xShape: [2, 7, 6, 5],
         w,
-        [3, 3, 5, 11],
-        y,
-        [2, 7, 6, 11],
-        s,
-        pl,
-        pr,
-        d,
+        wShape: [3, 3, 5, 11],
+        out: y,
+        outShape: [2, 7, 6, 11],
+        ...convAttrs(c),
         bias,
-        act,
-        WINOGRAD,
-      );
+        activation: act,
+        algorithm: WINOGRAD,
+      });
       const want = y64.y.map((v, i) => {
         const z = Math.max(v + bias[i % 11], 0);
         return act === 2 ? Math.min(z, 6) : z;
@@ -382,14 +365,14 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
     const w = randn(9 * 32 * 24, 8);
     const dy = randn(size([3, 41, 37, 24]), 9);
     const runs = [1, 2, 3, 8].map((t) => {
-      a.setThreads(t);
+      a.setThreads({ n: t });
       return [
         forward(a, c, x, w, WINOGRAD),
         backData(a, c, dy, w, WINOGRAD),
         backFilter(a, c, x, dy, WINOGRAD),
       ];
     });
-    a.setThreads(threads);
+    a.setThreads({ n: threads });
     for (const r of runs.slice(1)) {
       expect(Buffer.from(r[0].buffer).equals(Buffer.from(runs[0][0].buffer))).toBe(true);
       expect(Buffer.from(r[1].buffer).equals(Buffer.from(runs[0][1].buffer))).toBe(true);
@@ -444,36 +427,30 @@ describeNative('Winograd F(2x2, 3x3) convolutions of the native engine', () => {
     const y1 = new Float32Array(4 * 2);
     const call = (algorithm: number, stride: number) => () =>
       stride === 2
-        ? a.conv2d(
+        ? a.conv2d({
             x,
-            [2, 5, 5, 3],
-            new Float32Array(9 * 12),
-            [3, 3, 3, 4],
-            new Float32Array(2 * 2 * 2 * 4),
-            [2, 2, 2, 4],
-            [2, 2],
-            [0, 0],
-            [0, 0],
-            [1, 1],
-            null,
-            0,
+            xShape: [2, 5, 5, 3],
+            w: new Float32Array(9 * 12),
+            wShape: [3, 3, 3, 4],
+            out: new Float32Array(2 * 2 * 2 * 4),
+            outShape: [2, 2, 2, 4],
+            ...{ strides: [2, 2], padL: [0, 0], padR: [0, 0], dilations: [1, 1] },
+            bias: null,
+            activation: 0,
             algorithm,
-          )
-        : a.conv2d(
+          })
+        : a.conv2d({
             x,
-            [2, 5, 5, 3],
-            w5,
-            [5, 5, 3, 4],
-            y1,
-            [2, 1, 1, 4],
-            [1, 1],
-            [0, 0],
-            [0, 0],
-            [1, 1],
-            null,
-            0,
+            xShape: [2, 5, 5, 3],
+            w: w5,
+            wShape: [5, 5, 3, 4],
+            out: y1,
+            outShape: [2, 1, 1, 4],
+            ...{ strides: [1, 1], padL: [0, 0], padR: [0, 0], dilations: [1, 1] },
+            bias: null,
+            activation: 0,
             algorithm,
-          );
+          });
     expect(call(WINOGRAD, 1)).toThrow(
       /conv2d: the Winograd algorithm needs a 3x3 filter, stride 1 and dilation 1 \(filter shape \[5,5,3,4\]/,
     );

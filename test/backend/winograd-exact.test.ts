@@ -83,18 +83,43 @@ describeNative('native Winograd convolution on small integers', () => {
       [3, 3, CI, CO],
       [B, H, W, CO],
     ];
-    const geometry = [
-      [1, 1],
-      [1, 1],
-      [1, 1],
-      [1, 1],
-    ] as const; // strides, pads, pads, dilations
+    const geometry = { strides: [1, 1], padL: [1, 1], padR: [1, 1], dilations: [1, 1] };
     const y = new Float32Array(B * H * W * CO);
-    a.conv2d(x, xs, w, ws, y, ys, ...geometry, null, 0, WINOGRAD);
+    const algorithm = WINOGRAD;
+    a.conv2d({
+      x,
+      xShape: xs,
+      w,
+      wShape: ws,
+      out: y,
+      outShape: ys,
+      ...geometry,
+      bias: null,
+      activation: 0,
+      algorithm,
+    });
     const dx = new Float32Array(x.length);
-    a.conv2dBackpropInput(dy, ys, w, ws, dx, xs, ...geometry, WINOGRAD);
+    a.conv2dBackpropInput({
+      dy,
+      dyShape: ys,
+      w,
+      wShape: ws,
+      dx,
+      dxShape: xs,
+      ...geometry,
+      algorithm,
+    });
     const dw = new Float32Array(w.length);
-    a.conv2dBackpropFilter(x, xs, dy, ys, dw, ws, ...geometry, WINOGRAD);
+    a.conv2dBackpropFilter({
+      x,
+      xShape: xs,
+      dy,
+      dyShape: ys,
+      dw,
+      dwShape: ws,
+      ...geometry,
+      algorithm,
+    });
     const mismatches = (got: Float32Array, exp: Float64Array) =>
       got.filter((v, i) => v !== exp[i]).length;
     expect(mismatches(y, want.y), 'forward').toBe(0);

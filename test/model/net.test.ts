@@ -1,18 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Tape,
   createVbnNet,
   leaves,
   paramLeaves,
   trainStep,
-  useBackend,
   valuesOf,
   vbnNet64,
   type Strategy,
   type VbnNetConfig,
 } from 'vbn';
-import { BACKENDS, randn, relErr, size } from '../support/helpers.js';
+import { randn, relErr, size } from '../support/helpers.js';
+import { describeBackends } from '../support/backends.js';
 
 interface NetCase {
   name: string;
@@ -122,16 +122,9 @@ function oracle(r: ReturnType<typeof run>, c: NetCase, batch: number) {
   };
 }
 
-describe.each(BACKENDS)(
+describeBackends(
   'the network on %s: concat and two-pass agree with each other and with float64',
-  (backend) => {
-    beforeAll(async () => {
-      await useBackend(backend);
-    });
-    afterAll(async () => {
-      await useBackend('cpu');
-    });
-
+  () => {
     for (const c of CASES) {
       for (const batch of c.batches) {
         it(`${c.name}, batch ${batch} (N = ${c.reference})`, () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
+import { BACKEND_NAMES } from '../../src/backend/node/select.js';
 import {
   VbnError,
   availableBackends,
@@ -52,7 +53,7 @@ const present = await availableBackends();
  * Every backend that initializes here, native included. With VBN_REQUIRE_NATIVE=1 (CI) native is
  * listed even when it did not load, so that its suites fail with the reason instead of vanishing.
  */
-export const BACKENDS = (['cpu', 'wasm', 'native'] as const).filter(
+export const BACKENDS = BACKEND_NAMES.filter(
   (b) => present.includes(b) || (b === 'native' && process.env.VBN_REQUIRE_NATIVE === '1'),
 );
 

@@ -22,20 +22,45 @@ const results = cases.map((c) => {
   const xs = [c.b, c.h, c.w, c.ci];
   const ws = [3, 3, c.ci, c.co];
   const ys = [c.b, ho, wo, c.co];
-  const geometry = [
-    [1, 1],
-    [top, left],
-    [bottom, right],
-    [1, 1],
-  ];
+  const geometry = { strides: [1, 1], padL: [top, left], padR: [bottom, right], dilations: [1, 1] };
   const [x, w, dy] = [floats(c.xData), floats(c.wData), floats(c.dyData)];
   return algorithms.map((algorithm) => {
     const y = new Float32Array(c.b * ho * wo * c.co);
     const dx = new Float32Array(x.length);
     const dw = new Float32Array(w.length);
-    addon.conv2d(x, xs, w, ws, y, ys, ...geometry, null, 0, algorithm);
-    addon.conv2dBackpropInput(dy, ys, w, ws, dx, xs, ...geometry, algorithm);
-    addon.conv2dBackpropFilter(x, xs, dy, ys, dw, ws, ...geometry, algorithm);
+    const [xShape, wShape] = [xs, ws];
+    addon.conv2d({
+      x,
+      xShape,
+      w,
+      wShape,
+      out: y,
+      outShape: ys,
+      ...geometry,
+      bias: null,
+      activation: 0,
+      algorithm,
+    });
+    addon.conv2dBackpropInput({
+      dy,
+      dyShape: ys,
+      w,
+      wShape,
+      dx,
+      dxShape: xs,
+      ...geometry,
+      algorithm,
+    });
+    addon.conv2dBackpropFilter({
+      x,
+      xShape,
+      dy,
+      dyShape: ys,
+      dw,
+      dwShape: ws,
+      ...geometry,
+      algorithm,
+    });
     return { algorithm, y: text(y), dx: text(dx), dw: text(dw) };
   });
 });

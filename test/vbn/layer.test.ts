@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   Tape,
   VirtualBatchNormalization,
   leaves,
   referenceBatchNorm64,
-  useBackend,
   valuesOf,
   virtualBatchNorm64,
   type VbnMode,
 } from 'vbn';
-import { BACKENDS, randomTensor, relErr } from '../support/helpers.js';
+import { randomTensor, relErr } from '../support/helpers.js';
+import { describeBackends } from '../support/backends.js';
 
 /** Oracle for the layer's one-pass layout: reference rows first, then inputs. */
 function oracle(
@@ -41,14 +41,7 @@ function oracle(
   ]);
 }
 
-describe.each(BACKENDS)('VirtualBatchNormalization layer on %s', (backend) => {
-  beforeAll(async () => {
-    await useBackend(backend);
-  });
-  afterAll(async () => {
-    await useBackend('cpu');
-  });
-
+describeBackends('VirtualBatchNormalization layer on %s', () => {
   for (const mode of ['virtual', 'reference'] as VbnMode[]) {
     it(`${mode}: a sequential model's output matches the float64 oracle`, () => {
       const model = tfl.sequential({

@@ -10,9 +10,10 @@ import { registerWasmSamePadding } from '../wasm-same-padding.js';
  */
 
 /** Backends vbn knows in Node. `native` is the oneDNN engine, registered only when its addon loads. */
-export type BackendName = 'cpu' | 'wasm' | 'native';
+export const BACKEND_NAMES = ['cpu', 'wasm', 'native'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendChoice = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'cpu', 'wasm', 'native'];
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', ...BACKEND_NAMES];
 
 function catalog(threads?: number): BackendCatalog<BackendName> {
   return {
