@@ -86,6 +86,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
   exports.Set("add", Napi::Function::New(env, Guarded<Add>));
   exports.Set("fmaPeak", Napi::Function::New(env, Guarded<FmaPeak>));
+  addElementwise(env, exports);
   return exports;
 }
 

@@ -102,5 +102,7 @@ Napi::Value SpatialMean(const Napi::CallbackInfo& info);
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
 Napi::Value Add(const Napi::CallbackInfo& info);
 Napi::Value FmaPeak(const Napi::CallbackInfo& info);
+// binary and unary (elementwise.cc), which need no engine lock.
+void addElementwise(Napi::Env env, Napi::Object exports);
 
 }  // namespace vbn

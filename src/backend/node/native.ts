@@ -9,6 +9,7 @@ import { VbnError, shapeString } from '../../errors.js';
 import { registerFusedGradients } from '../fused-ops.js';
 import { LOOP_KERNELS } from '../loop-kernels.js';
 import { checkIntegerIn } from '../../vbn/validate.js';
+import { elementwiseKernels, type ElementwiseAddon } from './elementwise-kernels.js';
 
 /**
  * The `native` backend: TensorFlow.js' cpu backend (same tensor storage: typed arrays) with the
@@ -31,7 +32,7 @@ type NormalizeParams = [
   rowWeights: F32,
   epsilon: number,
 ];
-export interface NativeAddon {
+export interface NativeAddon extends ElementwiseAddon {
   setThreads(n: number): number;
   info(): { onednn: string; threads: number; cachedPrimitives: number };
   keepFreedMemory(): boolean;
@@ -685,7 +686,10 @@ export async function registerNativeBackend(threads?: number): Promise<string | 
   for (const k of tf.getKernelsForBackend('cpu')) {
     tf.registerKernel({ ...k, backendName: 'native' });
   }
-  for (const [kernelName, kernelFunc] of Object.entries(kernels(a))) {
+  for (const [kernelName, kernelFunc] of Object.entries({
+    ...kernels(a),
+    ...elementwiseKernels(a, allocate),
+  })) {
     if (tf.getKernel(kernelName, 'native')) tf.unregisterKernel(kernelName, 'native');
     tf.registerKernel({
       kernelName,
