@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { pythonInterpreter } from '../check/node/python.js';
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { formatTable } from '../util/table.js';
@@ -13,6 +11,9 @@ import { createVbnNet } from '../model/net.js';
 import { trainStep } from '../train/step.js';
 import { measureFmaCeiling, type FmaCeiling } from '../backend/node/native.js';
 import { profileStep, type PassTimes } from './bench-profile.js';
+import { ganFlopsPerStep, ganStepDescription, runGanChild, torchGanArgs } from './bench-gan.js';
+import { interleave, processorName, runIsolated, torchPython, vectorBits } from './bench-run.js';
+import { resolveGanTrainConfig } from '../gan/config.js';
 import { tfSeed } from '../util/random.js';
 import type { CliContext } from './context.js';
 import { networkFlags } from './flags.js';
@@ -20,6 +21,9 @@ import { choice, integer } from './parse.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vbn.js', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
+const TORCH_GAN_SCRIPT = fileURLToPath(new URL('../../bench/torch_gan_step.py', import.meta.url));
+/** The demo's step (`npm run demo`): MNIST's 28x28 images, stride 2. */
+const DEMO = { imageSize: 28, strides: 2 };
 
 interface BenchConfig {
   batchSize: number;
@@ -107,23 +111,6 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
   };
 }
 
-/**
- * The first interpreter that imports torch: the project's environment (PyTorch 2, set up by
- * `npm test`), else python3 (Debian's python3-torch is 1.13, an outdated peer: said so).
- */
-function torchPython(): { path: string; version: string } | null {
-  const venv = pythonInterpreter();
-  const candidates = venv.from === 'the project environment' ? [venv.path] : [];
-  for (const py of [...candidates, 'python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    if (r.status === 0) return { path: py, version: r.stdout.trim() };
-  }
-  return null;
-}
-
 function childArgs(cfg: BenchConfig): string[] {
   return [
     '--batch-size',
@@ -150,44 +137,6 @@ function childArgs(cfg: BenchConfig): string[] {
   ];
 }
 
-function runIsolated(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutS: number,
-  label: string,
-): Timing {
-  // SIGKILL: the CLI treats SIGTERM as 'finish this step', which can take hours on cpu.
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: timeoutS * 1000,
-    killSignal: 'SIGKILL',
-    env,
-    maxBuffer: 1 << 24,
-  });
-  const failed = (note: string): Timing => ({
-    backend: label,
-    best: NaN,
-    median: NaN,
-    times: [],
-    peakRssMB: NaN,
-    note,
-  });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return failed(`did not finish warm-up + steps within ${timeoutS} s`);
-  }
-  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  try {
-    const t = JSON.parse(last) as Timing;
-    if (typeof t.best === 'number') return t;
-  } catch {
-    /* reported below */
-  }
-  const why =
-    (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status ?? r.signal}`;
-  return failed(`failed: ${why.slice(0, 160)}`);
-}
-
 export function benchCommand(ctx: CliContext): Command {
   const cmd = new Command('bench').description(
     'time full training steps (forward, backward, Adam) per backend and against PyTorch at the seed scale',
@@ -205,6 +154,13 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)
     .option('--threads <n>', 'threads for native and PyTorch (default: all cores)', integer(1))
     .option('--no-torch', 'skip the PyTorch comparison')
+    .option('--demo', "the demo's step (npm run demo: 28x28 images, stride 2)")
+    .option('--gan', "vbn gan's default step (against the same step in PyTorch)")
+    .option(
+      '--rounds <n>',
+      'alternate the backends and PyTorch n times (default 3 with --demo or --gan, else 1)',
+      integer(1),
+    )
     .option(
       '--profile',
       'one more step per backend split by pass: forward, backward-data, backward-weights, VBN, other',
@@ -213,6 +169,11 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--json', 'print the results as one JSON object')
     .option('--debug', 'show stack traces');
   cmd.action(async (flags: Record<string, unknown>) => {
+    if (flags.demo) Object.assign(flags, DEMO);
+    // Short steps: more of them than the seed step's default.
+    if ((flags.demo || flags.gan) && cmd.getOptionValueSource('steps') === 'default') {
+      flags.steps = flags.demo ? 30 : 10;
+    }
     const net = resolveNetConfig({
       inputShape: [flags.imageSize as number, flags.imageSize as number, 1],
       filters: flags.filters as number[] | undefined,
@@ -236,7 +197,9 @@ export function benchCommand(ctx: CliContext): Command {
     };
     const threads = (flags.threads as number | undefined) ?? availableParallelism();
     if (flags.child) {
-      ctx.out(JSON.stringify(await runChild(cfg, flags.backend as BackendName)));
+      const b = flags.backend as BackendName;
+      const t = flags.gan ? await runGanChild(b, cfg.steps) : await runChild(cfg, b);
+      ctx.out(JSON.stringify(t));
       return;
     }
     const present = await availableBackends();
@@ -250,37 +213,38 @@ export function benchCommand(ctx: CliContext): Command {
     const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
     if (!flags.json) ctx.note(`measuring the fp32 FMA ceiling (${threads} threads)...`);
     const ceiling = measureFmaCeiling(threads);
-    const results: Timing[] = [];
-    for (const b of backends) {
-      if (!flags.json) ctx.note(`timing ${b}...`);
-      results.push(
-        runIsolated(
-          process.execPath,
-          [BIN, 'bench', '--child', '--backend', b, ...childArgs(cfg)],
-          env,
-          flags.timeout as number,
-          b,
-        ),
-      );
-    }
-    let torch: Timing | null = null;
     const py = flags.torch ? torchPython() : null;
     if (flags.torch && !py)
       ctx.note('PyTorch not found (python3 -c "import torch" fails): no comparison');
+    const rounds = (flags.rounds as number | undefined) ?? (flags.gan || flags.demo ? 3 : 1);
+    const mode = flags.gan ? ['--gan'] : [];
+    const children = backends.map((b) => ({
+      label: b,
+      run: () => {
+        if (!flags.json) ctx.note(`timing ${b}...`);
+        const args = [BIN, 'bench', '--child', '--backend', b, ...mode, ...childArgs(cfg)];
+        return runIsolated<Timing>(process.execPath, args, env, flags.timeout as number, b);
+      },
+    }));
     if (py) {
       const old = Number(py.version.split('.')[0]) < 2 ? ': PyTorch 1.x, an outdated peer' : '';
-      if (!flags.json)
-        ctx.note(`timing PyTorch ${py.version} from ${py.path}${old} (${threads} threads)...`);
-      torch = runIsolated(
-        py.path,
-        [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })],
-        env,
-        flags.timeout as number,
-        'pytorch',
-      );
-      results.push(torch);
+      const args = flags.gan
+        ? [TORCH_GAN_SCRIPT, torchGanArgs(cfg.steps)]
+        : [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })];
+      children.push({
+        label: 'pytorch',
+        run: () => {
+          if (!flags.json)
+            ctx.note(`timing PyTorch ${py.version} from ${py.path}${old} (${threads} threads)...`);
+          return runIsolated<Timing>(py.path, args, env, flags.timeout as number, 'pytorch');
+        },
+      });
     }
-    const flops = convFlopsPerStep(net, cfg.batchSize + cfg.referenceSize);
+    const results = interleave(rounds, children);
+    const torch = results.find((r) => r.backend === 'pytorch') ?? null;
+    const flops = flags.gan
+      ? ganFlopsPerStep(resolveGanTrainConfig({}))
+      : convFlopsPerStep(net, cfg.batchSize + cfg.referenceSize);
     const rows = results.map((r) => ({
       ...r,
       imagesPerSecond: cfg.batchSize / r.best,
@@ -289,9 +253,15 @@ export function benchCommand(ctx: CliContext): Command {
       speedupVsTorch: torch && Number.isFinite(torch.best) ? torch.best / r.best : null,
     }));
     const summary: BenchSummary = {
-      config: { ...cfg, threads, convGflopPerStep: flops / 1e9 },
+      config: { ...cfg, threads, convGflopPerStep: flops / 1e9, rounds },
+      ...(flags.gan ? { step: ganStepDescription() } : {}),
       results: rows,
-      machine: { cores: availableParallelism(), node: process.version, fmaCeiling: ceiling },
+      machine: {
+        cores: availableParallelism(),
+        node: process.version,
+        processor: processorName(),
+        fmaCeiling: ceiling,
+      },
       torch: py ? { version: py.version, python: py.path } : null,
     };
     if (flags.json) ctx.out(JSON.stringify(summary));
@@ -308,9 +278,11 @@ interface BenchRow extends Timing {
 }
 
 interface BenchSummary {
-  config: BenchConfig & { threads: number; convGflopPerStep: number };
+  config: BenchConfig & { threads: number; convGflopPerStep: number; rounds?: number };
+  /** What was timed, when not the training step that config describes (--gan). */
+  step?: string;
   results: BenchRow[];
-  machine: { cores: number; node: string; fmaCeiling: FmaCeiling | null };
+  machine: { cores: number; node: string; processor?: string; fmaCeiling: FmaCeiling | null };
   /** The PyTorch compared against (version and interpreter), or null. */
   torch?: { version: string; python: string } | null;
 }
@@ -319,10 +291,17 @@ const fmt = (v: number | null | undefined, d = 2) =>
   v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-';
 
 /** The text report: the step, the FMA ceiling, one row per backend, and the profile when asked. */
-export function benchReport({ config: cfg, results, machine }: BenchSummary): string[] {
+export function benchReport({ config: cfg, step, results, machine }: BenchSummary): string[] {
   const peak = machine.fmaCeiling;
+  const bits = peak ? vectorBits(peak.isa) : null;
+  const rounds =
+    cfg.rounds && cfg.rounds > 1 ? `, ${cfg.rounds} rounds alternating the backends` : '';
+  const timed = `${cfg.convGflopPerStep.toFixed(1)} GFLOP of convolution per step; ${cfg.threads} threads; best and median of ${cfg.steps} steps after warm-up${rounds}`;
   const lines = [
-    `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${cfg.convGflopPerStep.toFixed(1)} GFLOP of convolution per step; ${cfg.threads} threads; best and median of ${cfg.steps} steps after 1 warm-up`,
+    `processor: ${machine.processor ?? 'unknown'}, ${machine.cores} cores; vectors: ${bits ? `${bits}-bit (${peak!.isa})` : 'unknown'}`,
+    step
+      ? `${step}; ${timed}`
+      : `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${timed}`,
     peak
       ? `fp32 FMA ceiling: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.threads} threads, ${peak.isa}, best of 5 runs by the native engine); % of peak = conv GFLOP/s of the best step / ceiling`
       : 'fp32 FMA ceiling: unknown (measured by the native engine, which is not built here)',
