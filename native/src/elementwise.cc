@@ -10,6 +10,9 @@
 //     out has n elements; a and b each n (full), 1 (one element) or a divisor of n (the trailing
 //     dimensions: element i reads index i % length); at least one of them has n.
 //   unary({ op: 'leakyRelu' | 'step', x, out, alpha })
+//   adam({ value, m, v, grad, newValue, newM, newV, beta1, beta2, learningRate, epsilon,
+//          correction1, correction2 }): TensorFlow.js' Adam update of one variable, the same
+//     float32 operations in the same order (its scalars rounded to float32 as it rounds them).
 #include <cmath>
 
 #include "common.h"
@@ -184,9 +187,57 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+namespace {
+// Each product and sum rounded on its own, as TensorFlow.js' kernels round them: without
+// contraction into fused multiply-adds, which C++ permits and -march=native would use.
+__attribute__((optimize("fp-contract=off"))) void adamLoop(
+    const float* value, const float* m, const float* v, const float* grad, float* newValue, float* newM,
+    float* newV, int64_t n, double beta1, double beta2, double lr, double epsilon, double c1, double c2) {
+  const float b1 = static_cast<float>(beta1), rest1 = static_cast<float>(1 - beta1);
+  const float b2 = static_cast<float>(beta2), rest2 = static_cast<float>(1 - beta2);
+  const float step = static_cast<float>(-lr), eps = static_cast<float>(epsilon);
+  const float k1 = static_cast<float>(c1), k2 = static_cast<float>(c2);
+#pragma omp parallel for schedule(static) if (n >= kParallelFrom)
+  for (int64_t i = 0; i < n; i++) {
+    const float g = grad[i];
+    const float mNew = m[i] * b1 + g * rest1;
+    const float vNew = v[i] * b2 + (g * g) * rest2;
+    const float ratio = (mNew / k1) / (std::sqrt(vNew / k2) + eps);
+    newValue[i] = ratio * step + value[i];
+    newM[i] = mNew;
+    newV[i] = vNew;
+  }
+}
+}  // namespace
+
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Named in(info, "adam");
+  int64_t n = 0, len[6] = {0, 0, 0, 0, 0, 0};
+  const float* value = in.floats("value", &n);
+  const float* m = in.floats("m", &len[0]);
+  const float* v = in.floats("v", &len[1]);
+  const float* grad = in.floats("grad", &len[2]);
+  float* newValue = in.floats("newValue", &len[3]);
+  float* newM = in.floats("newM", &len[4]);
+  float* newV = in.floats("newV", &len[5]);
+  const double beta1 = in.number("beta1"), beta2 = in.number("beta2");
+  const double lr = in.number("learningRate"), epsilon = in.number("epsilon");
+  const double c1 = in.number("correction1"), c2 = in.number("correction2");
+  bool same = n >= 1;
+  for (int64_t l : len) same = same && l == n;
+  in.require(same, "value (" + std::to_string(n) +
+                       " elements), m, v, grad, newValue, newM and newV must have the same number of elements, at "
+                       "least one");
+  if (!in.ok()) return env.Undefined();
+  adamLoop(value, m, v, grad, newValue, newM, newV, n, beta1, beta2, lr, epsilon, c1, c2);
+  return env.Undefined();
+}
+
 void addElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("adam", Napi::Function::New(env, Adam));
 }
 
 }  // namespace vbn

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { LOOP_KERNELS } from '../loop-kernels.js';
+import { adamKernel, type AdamAddon } from './adam-kernel.js';
 
 /**
  * The native backend's element-wise kernels: Add, Sub, Multiply, RealDiv (float32, with one
@@ -10,7 +11,7 @@ import { LOOP_KERNELS } from '../loop-kernels.js';
  * and shapes, and tensors below NATIVE_FROM elements, where the call costs more than the loop,
  * go to the loop kernels and from there to cpu.
  */
-export interface ElementwiseAddon {
+export interface ElementwiseAddon extends AdamAddon {
   binary(args: {
     op: 'add' | 'sub' | 'mul' | 'div';
     a: Float32Array;
@@ -105,5 +106,5 @@ export function elementwiseKernels(
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
     };
   }
-  return kernels;
+  return { ...kernels, ...adamKernel(addon, allocate) };
 }
