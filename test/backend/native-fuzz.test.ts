@@ -6,8 +6,8 @@ import { describeNative } from '../support/native-suite.js';
 const CHILD = join(import.meta.dirname, '..', 'fixtures', 'native-fuzz.mjs');
 
 describeNative('the native boundary survives bad calls', () => {
-  it('1680 random bad calls to every entry point (raw addon, fused kernels, fused ops) each throw a JS error; the process exits 0', () => {
-    // seed 7, 80 calls per raw entry point and fused op, 40 per kernel (see the child).
+  it('2160 random bad calls to every entry point (raw addon, fused kernels, fused ops) each throw a JS error; the process exits 0', () => {
+    // seed 7, 80 calls per raw entry point and fused op (twice 80 for each of named arguments), 40 per kernel (see the child).
     const r = spawnSync(process.execPath, [CHILD, '7', '80'], {
       encoding: 'utf8',
       timeout: 60_000,
@@ -19,11 +19,11 @@ describeNative('the native boundary survives bad calls', () => {
     expect(out.goodCallsOk).toBe(true);
     expect(out.calls).toBeGreaterThanOrEqual(1000);
     // And a well-formed call with NaN, infinite and extreme data for each of those bad calls.
-    expect(out.nonFiniteCalls).toBe(14 * 80);
+    expect(out.nonFiniteCalls).toBe(17 * 80);
     expect(out.tensorsLeft).toBe(0);
     // Every entry point of the addon (info and keepFreedMemory take no arguments) and every op.
     const raw = out.addonEntries.filter((k: string) => k !== 'info' && k !== 'keepFreedMemory');
-    expect(raw.length).toBe(14);
+    expect(raw.length).toBe(17); // 14 positional, 3 of named arguments (binary, unary, adam)
     const ops = ['vbnStatsOp', 'vbnNormalizeOp', 'vbnLayerOp', 'spatialMeanOp'];
     const kernels = [
       'VbnStats',
