@@ -1,5 +1,5 @@
 // vbn gan's default step (with the real batch's labels, as `vbn gan` runs it) on the native
-// backend with its engine element-wise kernels (A) and with the JS loop / cpu kernels in their
+// backend with its engine element-wise kernels and fused Adam (A) and with the JS loop / cpu kernels in their
 // place (B: what it ran before, which for large same-shape Add was a plain engine loop), interleaved in rounds in one process so that other load on a shared machine hits both:
 //   node bench/gan-elementwise-ab.mjs [rounds=5] [steps per round=5]
 // Prints the best and median step of each, in ms, and B / A.
@@ -21,11 +21,15 @@ const cpu = Object.fromEntries(
     return [n, loop ? (args) => loop(args) ?? c(args) : c];
   }),
 );
+const adam = tf.getKernel('AdamUpdate', 'native');
+// B also goes without the fused Adam kernel (GanAdam then runs tf.js' own update).
 const use = (set) => {
   for (const n of NAMES) {
     tf.unregisterKernel(n, 'native');
     tf.registerKernel({ kernelName: n, backendName: 'native', kernelFunc: set[n] });
   }
+  if (tf.getKernel('AdamUpdate', 'native')) tf.unregisterKernel('AdamUpdate', 'native');
+  if (set === engine) tf.registerKernel(adam);
 };
 const g = vbn.createGenerator({
   filters: D.generatorFilters,

@@ -114,11 +114,12 @@ def main():
 
     for _ in range(cfg.get("warmup", 3)):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(cfg["steps"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     print(
         json.dumps(
             {
@@ -128,6 +129,7 @@ def main():
                 "best": min(times),
                 "median": statistics.median(times),
                 "times": times,
+                "cpuTimes": cpu_times,
                 "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "parameters": {
                     "generator": sum(p.numel() for p in g.values()),

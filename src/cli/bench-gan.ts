@@ -19,6 +19,8 @@ export interface StepTimes {
   best: number;
   median: number;
   times: number[];
+  /** Process CPU time (user + system) of each step, in seconds. */
+  cpuTimes: number[];
   peakRssMB: number;
 }
 
@@ -83,10 +85,13 @@ export async function runGanChild(backend: BackendName, steps: number): Promise<
   for (let i = 0; i < 3; i++) step();
   const before = tf.memory().numTensors;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < steps; i++) {
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
     step();
     times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1e6);
   }
   if (tf.memory().numTensors !== before) {
     throw new VbnError(
@@ -100,6 +105,7 @@ export async function runGanChild(backend: BackendName, steps: number): Promise<
     best: sorted[0],
     median: sorted[Math.floor(sorted.length / 2)],
     times,
+    cpuTimes,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }

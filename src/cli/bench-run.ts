@@ -10,6 +10,8 @@ export interface ChildTiming {
   best: number;
   median: number;
   times: number[];
+  /** Process CPU time of each step (seconds): less sensitive than times to other load. */
+  cpuTimes?: number[];
   peakRssMB: number;
   note?: string;
 }
@@ -84,10 +86,17 @@ export function interleave<T extends ChildTiming>(
       best: ok ? sorted[0] : NaN,
       median: ok ? sorted[Math.floor(sorted.length / 2)] : NaN,
       times,
+      cpuTimes: list.flatMap((t) => t.cpuTimes ?? []),
       peakRssMB: Math.max(...list.map((t) => t.peakRssMB)),
       note: list.find((t) => t.note)?.note,
     };
   });
+}
+
+/** The median of a list (NaN when empty). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
 }
 
 /** The processor's name (the first core's, as the OS reports it). */

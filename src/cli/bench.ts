@@ -12,7 +12,14 @@ import { trainStep } from '../train/step.js';
 import { measureFmaCeiling, type FmaCeiling } from '../backend/node/native.js';
 import { profileStep, type PassTimes } from './bench-profile.js';
 import { ganFlopsPerStep, ganStepDescription, runGanChild, torchGanArgs } from './bench-gan.js';
-import { interleave, processorName, runIsolated, torchPython, vectorBits } from './bench-run.js';
+import {
+  interleave,
+  median,
+  processorName,
+  runIsolated,
+  torchPython,
+  vectorBits,
+} from './bench-run.js';
 import { resolveGanTrainConfig } from '../gan/config.js';
 import { tfSeed } from '../util/random.js';
 import type { CliContext } from './context.js';
@@ -44,6 +51,7 @@ interface Timing {
   best: number;
   median: number;
   times: number[];
+  cpuTimes?: number[];
   peakRssMB: number;
   /** One more step under tf.profile, split by pass (with --profile). */
   profile?: PassTimes;
@@ -89,10 +97,13 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
   step();
   const before = tf.memory().numTensors;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < cfg.steps; i++) {
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
     step();
     times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1e6);
   }
   if (tf.memory().numTensors !== before) {
     throw new VbnError(
@@ -106,6 +117,7 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
     best: sorted[0],
     median: sorted[Math.floor(sorted.length / 2)],
     times,
+    cpuTimes,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     ...(cfg.profile ? { profile: await profileStep(step) } : {}),
   };
@@ -306,18 +318,22 @@ export function benchReport({ config: cfg, step, results, machine }: BenchSummar
       ? `fp32 FMA ceiling: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.threads} threads, ${peak.isa}, best of 5 runs by the native engine); % of peak = conv GFLOP/s of the best step / ceiling`
       : 'fp32 FMA ceiling: unknown (measured by the native engine, which is not built here)',
   ];
-  const header = ['backend', 's/step best', 'median', 'images/s', 'peak RSS', 'conv GFLOP/s'];
+  const header = ['backend', 's/step best', 'median', 'CPU s median', 'images/s', 'peak RSS'];
   const body = results.map((r) => [
     r.backend,
     fmt(r.best, 3),
     fmt(r.median, 3),
+    fmt(median(r.cpuTimes ?? []), 3),
     fmt(r.imagesPerSecond, 1),
     Number.isFinite(r.peakRssMB) ? `${(r.peakRssMB / 1024).toFixed(2)} GB` : '-',
     fmt(r.convGflops, 1),
     r.percentOfPeak === null ? '-' : `${fmt(r.percentOfPeak, 1)}%`,
     r.speedupVsTorch === null ? '-' : `${fmt(r.speedupVsTorch)}x`,
   ]);
-  lines.push(...formatTable([...header, '% of peak', 'vs PyTorch'], body));
+  lines.push(...formatTable([...header, 'conv GFLOP/s', '% of peak', 'vs PyTorch'], body));
+  lines.push(
+    'CPU s: process CPU time (all threads) per step, median; less sensitive than wall time to other load on the machine',
+  );
   for (const r of results) if (r.note) lines.push(`${r.backend}: ${r.note}`);
   const profiled = results.filter((r) => r.profile);
   if (profiled.length) {
