@@ -44,13 +44,20 @@ for (let i = 0; i < 10; i++) step();
 console.log(
   `${backend}, norm ${norm}, G ${gf}, D ${df}, batch ${batch}, reference ${ref}, output stride ${outputStride}, codes ${codes}: ${((performance.now() - t0) / 10).toFixed(1)} ms per step (mean of 10)`,
 );
+const p0 = performance.now();
 const profile = await tf.profile(step);
+const profiledMs = performance.now() - p0;
 const byName = new Map();
+let kernelMs = 0;
 for (const k of profile.kernels) {
   const ms = await k.kernelTimeMs;
   const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
   byName.set(k.name, { ms: e.ms + (typeof ms === 'number' ? ms : 0), calls: e.calls + 1 });
+  kernelMs += typeof ms === 'number' ? ms : 0;
 }
+console.log(
+  `profiled step: ${profiledMs.toFixed(1)} ms, ${profile.kernels.length} kernel calls taking ${kernelMs.toFixed(1)} ms; the rest (${(profiledMs - kernelMs).toFixed(1)} ms) is JavaScript between kernels (tape, tidy, optimizer, profiler)`,
+);
 const rows = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
 console.log('kernel                 ms  calls');
 for (const [name, e] of rows) {

@@ -71,11 +71,12 @@ def main():
         return float(loss)
 
     step()  # warm-up
-    times = []
+    times, cpu_times = [], []
     for _ in range(cfg["steps"]):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     print(
         json.dumps(
             {
@@ -85,6 +86,7 @@ def main():
                 "best": min(times),
                 "median": statistics.median(times),
                 "times": times,
+                "cpuTimes": cpu_times,
                 "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )

@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "vbn_native",
-      "sources": ["src/addon.cc", "src/args.cc", "src/conv.cc", "src/matmul.cc", "src/isa.cc", "src/peak.cc", "src/peak_avx512.cc",
+      "sources": ["src/addon.cc", "src/args.cc", "src/conv.cc", "src/elementwise.cc", "src/matmul.cc", "src/isa.cc", "src/peak.cc", "src/peak_avx512.cc",
                   "src/vbn.cc", "src/winograd.cc", "src/winograd_avx512.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"],

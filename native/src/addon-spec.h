@@ -5,8 +5,8 @@
 
 namespace vbn {
 
-enum class ArgKind { floats, optionalFloats, integer, optionalInteger, positive, flag, dims };
-inline constexpr const char* kArgKindNames[] = {"floats", "optionalFloats", "integer", "optionalInteger", "positive", "flag", "dims"};
+enum class ArgKind { floats, optionalFloats, integer, optionalInteger, positive, number, flag, dims };
+inline constexpr const char* kArgKindNames[] = {"floats", "optionalFloats", "integer", "optionalInteger", "positive", "number", "flag", "dims"};
 constexpr int kMaxArgs = 32;
 
 struct EntrySpec {
@@ -89,11 +89,23 @@ struct spatialMeanGrad {
   static constexpr ArgKind kKinds[] = {ArgKind::floats, ArgKind::integer, ArgKind::integer, ArgKind::integer, ArgKind::floats, ArgKind::integer};
   static constexpr EntrySpec kSpec{"spatialMeanGrad", kCount, kNames, kKinds};
 };
-struct add {
-  enum Field : int { a, b, out, n, kCount };
-  static constexpr const char* kNames[] = {"a", "b", "out", "n"};
-  static constexpr ArgKind kKinds[] = {ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::integer};
-  static constexpr EntrySpec kSpec{"add", kCount, kNames, kKinds};
+struct binary {
+  enum Field : int { op, a, b, out, kCount };
+  static constexpr const char* kNames[] = {"op", "a", "b", "out"};
+  static constexpr ArgKind kKinds[] = {ArgKind::integer, ArgKind::floats, ArgKind::floats, ArgKind::floats};
+  static constexpr EntrySpec kSpec{"binary", kCount, kNames, kKinds};
+};
+struct unary {
+  enum Field : int { op, x, out, alpha, kCount };
+  static constexpr const char* kNames[] = {"op", "x", "out", "alpha"};
+  static constexpr ArgKind kKinds[] = {ArgKind::integer, ArgKind::floats, ArgKind::floats, ArgKind::number};
+  static constexpr EntrySpec kSpec{"unary", kCount, kNames, kKinds};
+};
+struct adam {
+  enum Field : int { value, m, v, grad, newValue, newM, newV, beta1, beta2, learningRate, epsilon, correction1, correction2, kCount };
+  static constexpr const char* kNames[] = {"value", "m", "v", "grad", "newValue", "newM", "newV", "beta1", "beta2", "learningRate", "epsilon", "correction1", "correction2"};
+  static constexpr ArgKind kKinds[] = {ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::floats, ArgKind::number, ArgKind::number, ArgKind::positive, ArgKind::positive, ArgKind::positive, ArgKind::positive};
+  static constexpr EntrySpec kSpec{"adam", kCount, kNames, kKinds};
 };
 struct fmaPeak {
   enum Field : int { rounds, kCount };

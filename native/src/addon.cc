@@ -71,8 +71,11 @@ Napi::Value VbnNormalizePool(const Napi::CallbackInfo& info);
 Napi::Value VbnNormalizeGrad(const Napi::CallbackInfo& info);
 Napi::Value SpatialMean(const Napi::CallbackInfo& info);
 Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info);
-Napi::Value Add(const Napi::CallbackInfo& info);
 Napi::Value FmaPeak(const Napi::CallbackInfo& info);
+// Element-wise kernels and Adam (elementwise.cc): no oneDNN, no shared state, so no engine lock.
+Napi::Value Binary(const Napi::CallbackInfo& info);
+Napi::Value Unary(const Napi::CallbackInfo& info);
+Napi::Value Adam(const Napi::CallbackInfo& info);
 
 // Every entry point runs under the engine lock and reports oneDNN errors (and failed
 // allocations) as JS exceptions instead of aborting the process.
@@ -106,8 +109,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("vbnNormalizeGrad", Napi::Function::New(env, Guarded<VbnNormalizeGrad>));
   exports.Set("spatialMean", Napi::Function::New(env, Guarded<SpatialMean>));
   exports.Set("spatialMeanGrad", Napi::Function::New(env, Guarded<SpatialMeanGrad>));
-  exports.Set("add", Napi::Function::New(env, Guarded<Add>));
   exports.Set("fmaPeak", Napi::Function::New(env, Guarded<FmaPeak>));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("adam", Napi::Function::New(env, Adam));
   return exports;
 }
 

@@ -167,6 +167,17 @@ double Args::positive(int f) {
   return d;
 }
 
+double Args::number(int f) {
+  Napi::Value v = get(f, ArgKind::number);
+  if (!ok_) return 0.0;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.0;
+  if (!v.IsNumber() || !std::isfinite(d)) {
+    fail(!v.IsNumber() ? false : true, std::string(name(f)) + " must be a finite number but is " + describe(v));
+    return 0.0;
+  }
+  return d;
+}
+
 int64_t Args::integer(int f, int64_t lo, int64_t hi) {
   Napi::Value v = get(f, ArgKind::integer);
   if (!ok_) return lo;

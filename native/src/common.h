@@ -49,6 +49,8 @@ class Args {
   int64_t optionalInteger(int f, int64_t lo, int64_t hi, int64_t absent);
   // A finite number > 0.
   double positive(int f);
+  // A finite number.
+  double number(int f);
   bool flag(int f);
   // An array of `rank` integers, each in [lo, hi].
   std::vector<int64_t> dims(int f, size_t rank, int64_t lo, int64_t hi);

@@ -665,19 +665,4 @@ Napi::Value SpatialMeanGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// add({ a, b, out, n }): out = a + b, same shapes.
-Napi::Value Add(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  using F = spec::add;
-  Args in(info, F::kSpec);
-  const int64_t n = in.integer(F::n, 1, int64_t(1) << 53);
-  const float* a = in.floats(F::a, n);
-  const float* b = in.floats(F::b, n);
-  float* out = in.floats(F::out, n);
-  if (!in.done()) return env.Undefined();
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
-  return env.Undefined();
-}
-
 }  // namespace vbn

@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { pythonInterpreter } from '../check/node/python.js';
 import { Command } from 'commander';
 import { formatTable } from '../util/table.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +10,16 @@ import { createVbnNet } from '../model/net.js';
 import { trainStep } from '../train/step.js';
 import { measureFmaCeiling, type FmaCeiling } from '../backend/node/native.js';
 import { profileStep, type PassTimes } from './bench-profile.js';
+import { ganFlopsPerStep, ganStepDescription, runGanChild, torchGanArgs } from './bench-gan.js';
+import {
+  interleave,
+  median,
+  processorName,
+  runIsolated,
+  torchPython,
+  vectorBits,
+} from './bench-run.js';
+import { resolveGanTrainConfig } from '../gan/config.js';
 import { tfSeed } from '../util/random.js';
 import type { CliContext } from './context.js';
 import { addOptions } from './flags.js';
@@ -21,12 +29,16 @@ import { givenValues, resolveOptions, toArgs } from '../options/schema.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vbn.js', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
+const TORCH_GAN_SCRIPT = fileURLToPath(new URL('../../bench/torch_gan_step.py', import.meta.url));
+/** The demo's step (`npm run demo`): MNIST's 28x28 images, stride 2. */
+const DEMO = { imageSize: 28, strides: 2 };
 
 interface Timing {
   backend: string;
   best: number;
   median: number;
   times: number[];
+  cpuTimes?: number[];
   peakRssMB: number;
   /** One more step under tf.profile, split by pass (with --profile). */
   profile?: PassTimes;
@@ -72,10 +84,13 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
   step();
   const before = tf.memory().numTensors;
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   for (let i = 0; i < cfg.steps; i++) {
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
     step();
     times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1e6);
   }
   if (tf.memory().numTensors !== before) {
     throw new VbnError(
@@ -89,64 +104,10 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
     best: sorted[0],
     median: sorted[Math.floor(sorted.length / 2)],
     times,
+    cpuTimes,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     ...(cfg.profile ? { profile: await profileStep(step) } : {}),
   };
-}
-
-/**
- * The first interpreter that imports torch: the project's environment (PyTorch 2, set up by
- * `npm test`), else python3 (Debian's python3-torch is 1.13, an outdated peer: said so).
- */
-function torchPython(): { path: string; version: string } | null {
-  const venv = pythonInterpreter();
-  const candidates = venv.from === 'the project environment' ? [venv.path] : [];
-  for (const py of [...candidates, 'python3', '/usr/bin/python3']) {
-    const r = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    if (r.status === 0) return { path: py, version: r.stdout.trim() };
-  }
-  return null;
-}
-
-function runIsolated(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutS: number,
-  label: string,
-): Timing {
-  // SIGKILL: the CLI treats SIGTERM as 'finish this step', which can take hours on cpu.
-  const r = spawnSync(cmd, args, {
-    encoding: 'utf8',
-    timeout: timeoutS * 1000,
-    killSignal: 'SIGKILL',
-    env,
-    maxBuffer: 1 << 24,
-  });
-  const failed = (note: string): Timing => ({
-    backend: label,
-    best: NaN,
-    median: NaN,
-    times: [],
-    peakRssMB: NaN,
-    note,
-  });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') {
-    return failed(`did not finish warm-up + steps within ${timeoutS} s`);
-  }
-  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
-  try {
-    const t = JSON.parse(last) as Timing;
-    if (typeof t.best === 'number') return t;
-  } catch {
-    /* reported below */
-  }
-  const why =
-    (r.stderr ?? '').trim().split('\n').filter(Boolean).pop() ?? `exit ${r.status ?? r.signal}`;
-  return failed(`failed: ${why.slice(0, 160)}`);
 }
 
 export function benchCommand(ctx: CliContext): Command {
@@ -164,15 +125,29 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)
     .option('--threads <n>', 'threads for native and PyTorch (default: all cores)', integer(1))
     .option('--no-torch', 'skip the PyTorch comparison')
+    .option('--demo', "the demo's step (npm run demo: 28x28 images, stride 2)")
+    .option('--gan', "vbn gan's default step (against the same step in PyTorch)")
+    .option(
+      '--rounds <n>',
+      'alternate the backends and PyTorch n times (default 3 with --demo or --gan, else 1)',
+      integer(1),
+    )
     .option('--child', 'internal: time one backend in this process')
     .option('--json', 'print the results as one JSON object')
     .option('--debug', 'show stack traces');
   cmd.action(async (flags: Record<string, unknown>) => {
+    if (flags.demo) Object.assign(flags, DEMO);
+    // Short steps: more of them than the seed step's default.
+    if ((flags.demo || flags.gan) && cmd.getOptionValueSource('steps') !== 'cli') {
+      flags.steps = flags.demo ? 30 : 10;
+    }
     const cfg = resolveOptions(BENCH_OPTIONS, givenValues(BENCH_OPTIONS, flags), 'vbn bench');
     const net = resolveNetConfig({ ...cfg, inputShape: [cfg.imageSize, cfg.imageSize, 1] });
     const threads = (flags.threads as number | undefined) ?? availableParallelism();
     if (flags.child) {
-      ctx.out(JSON.stringify(await runChild(cfg, flags.backend as BackendName)));
+      const b = flags.backend as BackendName;
+      const t = flags.gan ? await runGanChild(b, cfg.steps) : await runChild(cfg, b);
+      ctx.out(JSON.stringify(t));
       return;
     }
     const present = await availableBackends();
@@ -186,37 +161,46 @@ export function benchCommand(ctx: CliContext): Command {
     const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
     if (!flags.json) ctx.note(`measuring the fp32 FMA ceiling (${threads} threads)...`);
     const ceiling = measureFmaCeiling(threads);
-    const results: Timing[] = [];
-    for (const b of backends) {
-      if (!flags.json) ctx.note(`timing ${b}...`);
-      results.push(
-        runIsolated(
-          process.execPath,
-          [BIN, 'bench', '--child', '--backend', b, ...toArgs(BENCH_OPTIONS, cfg)],
-          env,
-          flags.timeout as number,
-          b,
-        ),
-      );
-    }
-    let torch: Timing | null = null;
     const py = flags.torch ? torchPython() : null;
     if (flags.torch && !py)
       ctx.note('PyTorch not found (python3 -c "import torch" fails): no comparison');
+    const rounds = (flags.rounds as number | undefined) ?? (flags.gan || flags.demo ? 3 : 1);
+    const mode = flags.gan ? ['--gan'] : [];
+    const children = backends.map((b) => ({
+      label: b,
+      run: () => {
+        if (!flags.json) ctx.note(`timing ${b}...`);
+        const args = [
+          BIN,
+          'bench',
+          '--child',
+          '--backend',
+          b,
+          ...mode,
+          ...toArgs(BENCH_OPTIONS, cfg),
+        ];
+        return runIsolated<Timing>(process.execPath, args, env, flags.timeout as number, b);
+      },
+    }));
     if (py) {
       const old = Number(py.version.split('.')[0]) < 2 ? ': PyTorch 1.x, an outdated peer' : '';
-      if (!flags.json)
-        ctx.note(`timing PyTorch ${py.version} from ${py.path}${old} (${threads} threads)...`);
-      torch = runIsolated(
-        py.path,
-        [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })],
-        env,
-        flags.timeout as number,
-        'pytorch',
-      );
-      results.push(torch);
+      const args = flags.gan
+        ? [TORCH_GAN_SCRIPT, torchGanArgs(cfg.steps)]
+        : [TORCH_SCRIPT, JSON.stringify({ ...cfg, numClasses: 2 })];
+      children.push({
+        label: 'pytorch',
+        run: () => {
+          if (!flags.json)
+            ctx.note(`timing PyTorch ${py.version} from ${py.path}${old} (${threads} threads)...`);
+          return runIsolated<Timing>(py.path, args, env, flags.timeout as number, 'pytorch');
+        },
+      });
     }
-    const flops = convFlopsPerStep(net, cfg.batchSize + cfg.referenceSize);
+    const results = interleave(rounds, children);
+    const torch = results.find((r) => r.backend === 'pytorch') ?? null;
+    const flops = flags.gan
+      ? ganFlopsPerStep(resolveGanTrainConfig({}))
+      : convFlopsPerStep(net, cfg.batchSize + cfg.referenceSize);
     const rows = results.map((r) => ({
       ...r,
       imagesPerSecond: cfg.batchSize / r.best,
@@ -225,9 +209,15 @@ export function benchCommand(ctx: CliContext): Command {
       speedupVsTorch: torch && Number.isFinite(torch.best) ? torch.best / r.best : null,
     }));
     const summary: BenchSummary = {
-      config: { ...cfg, threads, convGflopPerStep: flops / 1e9 },
+      config: { ...cfg, threads, convGflopPerStep: flops / 1e9, rounds },
+      ...(flags.gan ? { step: ganStepDescription() } : {}),
       results: rows,
-      machine: { cores: availableParallelism(), node: process.version, fmaCeiling: ceiling },
+      machine: {
+        cores: availableParallelism(),
+        node: process.version,
+        processor: processorName(),
+        fmaCeiling: ceiling,
+      },
       torch: py ? { version: py.version, python: py.path } : null,
     };
     if (flags.json) ctx.out(JSON.stringify(summary));
@@ -244,9 +234,11 @@ interface BenchRow extends Timing {
 }
 
 interface BenchSummary {
-  config: BenchConfig & { threads: number; convGflopPerStep: number };
+  config: BenchConfig & { threads: number; convGflopPerStep: number; rounds?: number };
+  /** What was timed, when not the training step that config describes (--gan). */
+  step?: string;
   results: BenchRow[];
-  machine: { cores: number; node: string; fmaCeiling: FmaCeiling | null };
+  machine: { cores: number; node: string; processor?: string; fmaCeiling: FmaCeiling | null };
   /** The PyTorch compared against (version and interpreter), or null. */
   torch?: { version: string; python: string } | null;
 }
@@ -255,26 +247,37 @@ const fmt = (v: number | null | undefined, d = 2) =>
   v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(d) : '-';
 
 /** The text report: the step, the FMA ceiling, one row per backend, and the profile when asked. */
-export function benchReport({ config: cfg, results, machine }: BenchSummary): string[] {
+export function benchReport({ config: cfg, step, results, machine }: BenchSummary): string[] {
   const peak = machine.fmaCeiling;
+  const bits = peak ? vectorBits(peak.isa) : null;
+  const rounds =
+    cfg.rounds && cfg.rounds > 1 ? `, ${cfg.rounds} rounds alternating the backends` : '';
+  const timed = `${cfg.convGflopPerStep.toFixed(1)} GFLOP of convolution per step; ${cfg.threads} threads; best and median of ${cfg.steps} steps after warm-up${rounds}`;
   const lines = [
-    `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${cfg.convGflopPerStep.toFixed(1)} GFLOP of convolution per step; ${cfg.threads} threads; best and median of ${cfg.steps} steps after 1 warm-up`,
+    `processor: ${machine.processor ?? 'unknown'}, ${machine.cores} cores; vectors: ${bits ? `${bits}-bit (${peak!.isa})` : 'unknown'}`,
+    step
+      ? `${step}; ${timed}`
+      : `training step: ${cfg.batchSize} inputs + ${cfg.referenceSize} reference images ${cfg.imageSize}x${cfg.imageSize}x1, filters ${cfg.filters.join('/')}, ${cfg.kernelSize}x${cfg.kernelSize} stride ${cfg.strides} '${cfg.padding}', ${cfg.mode}, ${cfg.strategy}, Adam; ${timed}`,
     peak
       ? `fp32 FMA ceiling: ${peak.gflops.toFixed(1)} GFLOP/s (${peak.threads} threads, ${peak.isa}, best of 5 runs by the native engine); % of peak = conv GFLOP/s of the best step / ceiling`
       : 'fp32 FMA ceiling: unknown (measured by the native engine, which is not built here)',
   ];
-  const header = ['backend', 's/step best', 'median', 'images/s', 'peak RSS', 'conv GFLOP/s'];
+  const header = ['backend', 's/step best', 'median', 'CPU s median', 'images/s', 'peak RSS'];
   const body = results.map((r) => [
     r.backend,
     fmt(r.best, 3),
     fmt(r.median, 3),
+    fmt(median(r.cpuTimes ?? []), 3),
     fmt(r.imagesPerSecond, 1),
     Number.isFinite(r.peakRssMB) ? `${(r.peakRssMB / 1024).toFixed(2)} GB` : '-',
     fmt(r.convGflops, 1),
     r.percentOfPeak === null ? '-' : `${fmt(r.percentOfPeak, 1)}%`,
     r.speedupVsTorch === null ? '-' : `${fmt(r.speedupVsTorch)}x`,
   ]);
-  lines.push(...formatTable([...header, '% of peak', 'vs PyTorch'], body));
+  lines.push(...formatTable([...header, 'conv GFLOP/s', '% of peak', 'vs PyTorch'], body));
+  lines.push(
+    'CPU s: process CPU time (all threads) per step, median; less sensitive than wall time to other load on the machine',
+  );
   for (const r of results) if (r.note) lines.push(`${r.backend}: ${r.note}`);
   const profiled = results.filter((r) => r.profile);
   if (profiled.length) {

@@ -5,6 +5,7 @@ import type { Discriminator, DiscriminatorHeads } from './discriminator.js';
 import type { Generator } from './generator.js';
 import { VbnError } from '../errors.js';
 import { checkNonNegative } from '../vbn/validate.js';
+import { fusedAdamUpdate, hasFusedAdam, type Gradients } from '../backend/fused-adam.js';
 import { discriminatorLoss, generatorLoss, infoLoss, labelLoss } from './losses.js';
 
 export interface GanNetworks {
@@ -58,6 +59,22 @@ export class GanAdam extends tf.AdamOptimizer {
   /** The rate the last (or next) update uses. */
   getLearningRate(): number {
     return this.learningRate;
+  }
+  /** tf.AdamOptimizer's update, in one kernel per variable where the backend has it. */
+  override applyGradients(grads: Gradients): void {
+    const state = {
+      beta1: this.beta1,
+      beta2: this.beta2,
+      learningRate: this.learningRate,
+      epsilon: this.epsilon,
+      // tf.AdamOptimizer's own (private) state, read and updated as its applyGradients does.
+      accBeta1: this['accBeta1'],
+      accBeta2: this['accBeta2'],
+      accumulatedFirstMoment: this['accumulatedFirstMoment'],
+      accumulatedSecondMoment: this['accumulatedSecondMoment'],
+    };
+    if (hasFusedAdam() && fusedAdamUpdate(state, grads)) this.incrementIterations();
+    else super.applyGradients(grads);
   }
 }
 

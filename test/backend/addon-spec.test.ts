@@ -26,18 +26,18 @@ describeNative('the addon against its table', () => {
   it('takes one object of named arguments: positional calls and a missing argument are refused by name', () => {
     const a = loadAddon()!;
     const f = new Float32Array(3);
-    const add = a.add as unknown as (...args: unknown[]) => void;
-    expect(() => add(f, f, f, 3)).toThrow(
+    const binary = a.binary as unknown as (...args: unknown[]) => void;
+    expect(() => binary(0, f, f, f)).toThrow(
       new TypeError(
-        'vbn native: add: takes one object of named arguments but got 4 argument(s), the first a Float32Array',
+        'vbn native: binary: takes one object of named arguments but got 4 argument(s), the first 0',
       ),
     );
-    expect(() => add([f, f, f, 3])).toThrow(/add: takes one object of named arguments/);
-    expect(() => add({ a: f, b: f, n: 3 })).toThrow(
-      new TypeError('vbn native: add: out must be a Float32Array but is undefined'),
+    expect(() => binary([0, f, f, f])).toThrow(/binary: takes one object of named arguments/);
+    expect(() => binary({ op: 0, a: f, b: f })).toThrow(
+      new TypeError('vbn native: binary: out must be a Float32Array but is undefined'),
     );
     const out = new Float32Array(3);
-    a.add({ a: Float32Array.of(1, 2, 3), b: Float32Array.of(10, 20, 30), out, n: 3 });
+    a.binary({ op: 0, a: Float32Array.of(1, 2, 3), b: Float32Array.of(10, 20, 30), out });
     expect([...out]).toEqual([11, 22, 33]);
   });
 });

@@ -15,6 +15,7 @@ export const ARG_KINDS = [
   'integer',
   'optionalInteger',
   'positive',
+  'number',
   'flag',
   'dims',
 ] as const;
@@ -148,12 +149,38 @@ export const ADDON_SPEC = {
   },
   spatialMean: { x: 'floats', ...rowView, out: 'floats', fromRow: 'integer' },
   spatialMeanGrad: { dy: 'floats', ...rowView, dx: 'floats', fromRow: 'integer' },
-  add: { a: 'floats', b: 'floats', out: 'floats', n: 'integer' },
+  /**
+   * out = a op b, op an index of BINARY_OPS; out has n elements, a and b each n, one, or a divisor
+   * of n (the trailing dimensions: element i reads i % length), at least one of them n.
+   */
+  binary: { op: 'integer', a: 'floats', b: 'floats', out: 'floats' },
+  /** out = op(x), op an index of UNARY_OPS (alpha: LeakyRelu's slope, Step's value at x <= 0). */
+  unary: { op: 'integer', x: 'floats', out: 'floats', alpha: 'number' },
+  /** TensorFlow.js' Adam update of one variable (src/backend/fused-adam.ts), all of one length. */
+  adam: {
+    value: 'floats',
+    m: 'floats',
+    v: 'floats',
+    grad: 'floats',
+    newValue: 'floats',
+    newM: 'floats',
+    newV: 'floats',
+    beta1: 'number',
+    beta2: 'number',
+    learningRate: 'positive',
+    epsilon: 'positive',
+    correction1: 'positive',
+    correction2: 'positive',
+  },
   /** `rounds` rounds of 10 vector FMA chains per thread. */
   fmaPeak: { rounds: 'integer' },
 } as const satisfies Record<string, Record<string, ArgSpec>>;
 
 export type AddonEntry = keyof typeof ADDON_SPEC;
+
+/** binary's and unary's `op`: an index into these (native/src/elementwise.cc switches on it). */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+export const UNARY_OPS = ['leakyRelu', 'step'] as const;
 
 /** The fp32 fused multiply-add throughput of this machine at a thread count. */
 export interface FmaCeiling {
@@ -183,6 +210,7 @@ interface KindTypes {
   integer: number;
   optionalInteger: number;
   positive: number;
+  number: number;
   flag: boolean;
   dims: readonly number[];
 }

@@ -1,15 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LOOP_KERNELS } from '../loop-kernels.js';
 import type { NativeAddon } from './addon-spec.js';
 import { allocate } from './memory.js';
-import {
-  f32,
-  fallback,
-  orFallback,
-  sizeOf,
-  type KernelArgs,
-  type KernelFunc,
-} from './kernel-util.js';
+import { f32, fallback, sizeOf, type KernelArgs, type KernelFunc } from './kernel-util.js';
 
 /**
  * TensorFlow.js kernels the engine runs in place of the cpu backend's: convolutions and matrix
@@ -169,23 +161,6 @@ function matmul(a: NativeAddon, { inputs, backend, attrs }: KernelArgs, name: st
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
-/** Large same-shape float32 sums (gradient accumulation) in the engine; the rest as Add's loop. */
-function add(a: NativeAddon): KernelFunc {
-  const loop = orFallback('Add', LOOP_KERNELS.Add);
-  return ({ inputs, backend, attrs }) => {
-    const { a: A, b: B } = inputs as Record<string, Info>;
-    const av = f32(backend, A);
-    const bv = f32(backend, B);
-    const n = sizeOf(A.shape);
-    if (!av || !bv || n < 1 << 16 || A.shape.join(',') !== B.shape.join(',')) {
-      return loop({ inputs, backend, attrs });
-    }
-    const out = allocate(n);
-    a.add({ a: av, b: bv, out, n });
-    return backend.makeTensorInfo(A.shape, 'float32', out);
-  };
-}
-
 /** The engine's replacements of cpu kernels, by kernel name. */
 export function onednnKernels(a: NativeAddon): Record<string, KernelFunc> {
   const conv = conv2d(a);
@@ -196,6 +171,5 @@ export function onednnKernels(a: NativeAddon): Record<string, KernelFunc> {
     Conv2DBackpropFilter: conv2dBackpropFilter(a),
     BatchMatMul: (args) => matmul(a, args, 'BatchMatMul'),
     _FusedMatMul: (args) => matmul(a, args, '_FusedMatMul'),
-    Add: add(a),
   };
 }

@@ -5,7 +5,8 @@ import { checkIntegerIn } from '../../vbn/validate.js';
 import { addonProblem, loadAddon } from './addon.js';
 import type { NativeAddon } from './addon-spec.js';
 import { orFallback, type KernelFunc } from './kernel-util.js';
-import { NativeBackend } from './memory.js';
+import { elementwiseKernels } from './elementwise-kernels.js';
+import { allocate, NativeBackend } from './memory.js';
 import { onednnKernels } from './onednn-kernels.js';
 import { vbnKernels } from './vbn-kernels.js';
 
@@ -20,11 +21,16 @@ export const MAX_THREADS = 256;
 
 /**
  * Every kernel the native backend has in place of the cpu backend's: the one place a kernel is
- * registered (later tables win: the engine's Add over the loop one).
+ * registered (later tables win: the engine's element-wise kernels over the loop ones).
  */
 function nativeKernels(a: NativeAddon): Record<string, KernelFunc> {
   const loops = Object.entries(LOOP_KERNELS).map(([name, loop]) => [name, orFallback(name, loop)]);
-  return { ...Object.fromEntries(loops), ...vbnKernels(a), ...onednnKernels(a) };
+  return {
+    ...Object.fromEntries(loops),
+    ...vbnKernels(a),
+    ...onednnKernels(a),
+    ...elementwiseKernels(a, allocate),
+  };
 }
 
 let registered = false;
