@@ -25,7 +25,7 @@ import type { CliContext } from './context.js';
 import { addOptions } from './flags.js';
 import { choice, integer } from './parse.js';
 import { BENCH_OPTIONS, type BenchConfig } from './bench-options.js';
-import { givenValues, resolveOptions, toArgs } from '../options/schema.js';
+import { attributeOf, flagName, givenValues, resolveOptions, toArgs } from '../options/schema.js';
 
 const BIN = fileURLToPath(new URL('../../bin/vbn.js', import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
@@ -110,6 +110,25 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
   };
 }
 
+/** A step option that --gan or --demo fixes, given on the command line: refused, not ignored. */
+function refuseFixed(cmd: Command, flags: Record<string, unknown>): void {
+  if (flags.gan && flags.demo)
+    throw new VbnError('vbn bench: --gan and --demo time different steps; give one');
+  const mode = flags.gan ? '--gan' : flags.demo ? '--demo' : null;
+  if (!mode) return;
+  const fixed = flags.gan
+    ? (Object.keys(BENCH_OPTIONS) as (keyof typeof BENCH_OPTIONS)[]).filter((k) => k !== 'steps')
+    : (Object.keys(DEMO) as (keyof typeof DEMO)[]);
+  for (const k of fixed) {
+    const o = BENCH_OPTIONS[k];
+    if (cmd.getOptionValueSource(attributeOf(o)) === 'cli') {
+      throw new VbnError(
+        `vbn bench: ${flagName(o)} does not apply with ${mode}, which times ${flags.gan ? "vbn gan's default step" : "the demo's step (28x28 images, stride 2)"}; leave it out`,
+      );
+    }
+  }
+}
+
 export function benchCommand(ctx: CliContext): Command {
   const cmd = new Command('bench').description(
     'time full training steps (forward, backward, Adam) per backend and against PyTorch at the seed scale',
@@ -136,6 +155,7 @@ export function benchCommand(ctx: CliContext): Command {
     .option('--json', 'print the results as one JSON object')
     .option('--debug', 'show stack traces');
   cmd.action(async (flags: Record<string, unknown>) => {
+    if (!flags.child) refuseFixed(cmd, flags);
     if (flags.demo) Object.assign(flags, DEMO);
     // Short steps: more of them than the seed step's default.
     if ((flags.demo || flags.gan) && cmd.getOptionValueSource('steps') !== 'cli') {

@@ -186,10 +186,24 @@ describe('commands refuse what they would ignore or cannot fit (exit 2, one line
       '--timeout',
       '--threads',
       '--no-torch',
+      '--demo',
+      '--gan',
+      '--rounds',
       '--child',
       '--json',
       '--debug',
     ]);
+    // A step option that --gan or --demo fixes is refused, not ignored.
+    for (const [args, flag] of [
+      [['--gan', '--filters', '8'], '--filters'],
+      [['--gan', '--profile'], '--profile'],
+      [['--demo', '--image-size', '64'], '--image-size'],
+    ] as const) {
+      const r = await vbn(['bench', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`${flag} does not apply with ${args[0]}`);
+    }
     const check = await flags('check');
     expect(check).not.toContain('--strategy');
     expect(check).toEqual(
