@@ -3,8 +3,8 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /**
  * Plain typed-array loops for cpu kernels whose generic TensorFlow.js implementations cost far
- * more than the work: Slice and PadV2 compute an index-to-location array per element (150 ms to
- * take channel 0 of a [128, 28, 28, 8] tensor, the generator's output), and the binary
+ * more than the work: Slice and PadV2 compute an index-to-location array per element (timings in
+ * docs/performance.md, "Per-op overhead"), and the binary
  * and unary element-wise kernels call a shared closure per element. Each returns null where it does not
  * apply (other dtypes, general broadcasting), and the caller falls back to the cpu kernel.
  * Results are bit-identical to the cpu kernels': the same float64 arithmetic rounded to float32.
@@ -238,8 +238,8 @@ type UnaryName = 'Sqrt' | 'Step' | 'LeakyRelu';
 /**
  * A float32 unary kernel: cpu's closure per element as one loop per operation. Step and
  * LeakyRelu pick by the sign bit from a two-entry table instead of comparing: on activations of
- * random sign a comparison mispredicts about half the time (the loops alone, 401k values on
- * this machine: 3.5-5.7 ms against 0.9-2.8 ms). Zeros and NaNs, rare, keep cpu's results by an explicit test.
+ * random sign a comparison mispredicts about half the time (docs/performance.md, "Per-op
+ * overhead"). Zeros and NaNs, rare, keep cpu's results by an explicit test.
  */
 function unary(name: UnaryName): Kernel {
   return ({ inputs, backend, attrs }) => {

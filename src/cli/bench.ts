@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { formatTable } from '../util/table.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { availableBackends, useBackend, type BackendName } from '../backend/node/select.js';
+import {
+  BACKEND_NAMES,
+  availableBackends,
+  useBackend,
+  type BackendName,
+} from '../backend/node/select.js';
 import { VbnError } from '../errors.js';
 import { convOut, resolveNetConfig, type ResolvedNetConfig } from '../model/config.js';
 import { createVbnNet } from '../model/net.js';
@@ -137,8 +142,8 @@ export function benchCommand(ctx: CliContext): Command {
   cmd
     .option(
       '--backend <name>',
-      'one backend only: native|wasm|cpu',
-      choice(['native', 'wasm', 'cpu'] as const),
+      `one backend only: ${BACKEND_NAMES.join('|')}`,
+      choice(BACKEND_NAMES),
     )
     .option('--backends <list>', 'backends to time (default: every available one)')
     .option('--timeout <s>', 'give up on a backend after this many seconds', integer(1), 300)

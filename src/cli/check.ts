@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../backend/node/select.js';
+import { BACKEND_NAMES, type BackendName } from '../backend/node/select.js';
 import { formatReport, reportJson } from '../check/report.js';
 import { CHECK_TOLERANCES, runCheck } from '../check/run.js';
 import { isExternal, type AnyImplementation } from '../check/evaluate.js';
@@ -62,7 +62,7 @@ export function checkCommand(ctx: CliContext): Command {
     .option(
       '--backends <list>',
       'backends to compare on (default: every available one)',
-      (v: string) => v.split(',').map((s) => choice(['cpu', 'wasm', 'native'] as const)(s.trim())),
+      (v: string) => v.split(',').map((s) => choice(BACKEND_NAMES)(s.trim())),
     )
     .option('--steps <k>', 'optimizer steps of the trajectory check', integer(0), 20)
     .option('--lr <rate>', 'learning rate of the trajectory check (Adam)', positiveNumber, 0.01)
