@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../backend/node/select.js';
-import { VbnError } from '../errors.js';
 import { resolveGanTrainConfig, type GanTrainConfig } from '../gan/config.js';
 import { latents } from '../gan/evaluate.js';
 import { networksOf } from '../gan/networks.js';
 import { ganOptimizer, ganStep, type GanNetworks } from '../gan/step.js';
 import { tfSeed } from '../util/random.js';
+import { timeSteps } from './bench-run.js';
 
 /**
  * `vbn bench --gan`: `vbn gan`'s default training step (the discriminator's update, then the
@@ -83,29 +83,10 @@ export async function runGanChild(backend: BackendName, steps: number): Promise<
       labelWeight: c.labelWeight,
     });
   for (let i = 0; i < 3; i++) step();
-  const before = tf.memory().numTensors;
-  const times: number[] = [];
-  const cpuTimes: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const [t0, c0] = [performance.now(), process.cpuUsage()];
-    step();
-    times.push((performance.now() - t0) / 1000);
-    const c = process.cpuUsage(c0);
-    cpuTimes.push((c.user + c.system) / 1e6);
-  }
-  if (tf.memory().numTensors !== before) {
-    throw new VbnError(
-      `bench --gan: tensor count grew from ${before} to ${tf.memory().numTensors} over ${steps} steps`,
-      1,
-    );
-  }
-  const sorted = [...times].sort((a, b) => a - b);
+  const timed = timeSteps(step, steps, 'bench --gan');
   return {
     backend,
-    best: sorted[0],
-    median: sorted[Math.floor(sorted.length / 2)],
-    times,
-    cpuTimes,
+    ...timed,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
   };
 }

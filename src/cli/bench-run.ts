@@ -1,6 +1,8 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { pythonInterpreter } from '../check/node/python.js';
+import { VbnError } from '../errors.js';
 
 /** How `vbn bench` runs each timed step in its own process, and alternates them. */
 
@@ -91,6 +93,34 @@ export function interleave<T extends ChildTiming>(
       note: list.find((t) => t.note)?.note,
     };
   });
+}
+
+/**
+ * Times `steps` calls of `step` (after the caller's warm-up): wall and process CPU seconds of
+ * each, the best and the median. A tensor count that grows over the steps is an error.
+ */
+export function timeSteps(
+  step: () => void,
+  steps: number,
+  label: string,
+): { best: number; median: number; times: number[]; cpuTimes: number[] } {
+  const before = tf.memory().numTensors;
+  const times: number[] = [];
+  const cpuTimes: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
+    step();
+    times.push((performance.now() - t0) / 1000);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1e6);
+  }
+  if (tf.memory().numTensors !== before) {
+    throw new VbnError(
+      `${label}: tensor count grew from ${before} to ${tf.memory().numTensors} over ${steps} steps`,
+      1,
+    );
+  }
+  return { best: Math.min(...times), median: median(times), times, cpuTimes };
 }
 
 /** The median of a list (NaN when empty). */

@@ -18,6 +18,7 @@ import { profileStep, type PassTimes } from './bench-profile.js';
 import { ganFlopsPerStep, ganStepDescription, runGanChild, torchGanArgs } from './bench-gan.js';
 import {
   interleave,
+  timeSteps,
   median,
   processorName,
   runIsolated,
@@ -87,29 +88,10 @@ async function runChild(cfg: BenchConfig, backend: BackendName): Promise<Timing>
       loss: 'softmax-cross-entropy',
     });
   step();
-  const before = tf.memory().numTensors;
-  const times: number[] = [];
-  const cpuTimes: number[] = [];
-  for (let i = 0; i < cfg.steps; i++) {
-    const [t0, c0] = [performance.now(), process.cpuUsage()];
-    step();
-    times.push((performance.now() - t0) / 1000);
-    const c = process.cpuUsage(c0);
-    cpuTimes.push((c.user + c.system) / 1e6);
-  }
-  if (tf.memory().numTensors !== before) {
-    throw new VbnError(
-      `bench: tensor count grew from ${before} to ${tf.memory().numTensors} over ${cfg.steps} steps`,
-      1,
-    );
-  }
-  const sorted = [...times].sort((a, b) => a - b);
+  const timed = timeSteps(step, cfg.steps, 'bench');
   return {
     backend,
-    best: sorted[0],
-    median: sorted[Math.floor(sorted.length / 2)],
-    times,
-    cpuTimes,
+    ...timed,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     ...(cfg.profile ? { profile: await profileStep(step) } : {}),
   };

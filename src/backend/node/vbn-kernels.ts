@@ -32,6 +32,24 @@ interface Stats {
 const reader = (backend: MathBackendCPU, kernel: string) => (t: Info, name: string) =>
   values(backend, t, kernel, name);
 
+/** The arguments vbnNormalize and vbnNormalizePool share after x and the row view. */
+function normalizeParams(
+  get: ReturnType<typeof reader>,
+  inputs: Pick<K.AffineInputs, 'gamma' | 'beta' | 'rowWeights'>,
+  stats: Stats,
+  epsilon: number,
+) {
+  return {
+    meanHi: stats.meanHi,
+    meanLo: stats.meanLo,
+    varR: stats.variance,
+    gamma: get(inputs.gamma, 'gamma'),
+    beta: get(inputs.beta, 'beta'),
+    rowWeights: get(inputs.rowWeights, 'rowWeights'),
+    epsilon,
+  };
+}
+
 /** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
 function referenceStats(
   a: NativeAddon,
@@ -56,7 +74,7 @@ function normalize(
   stats: Stats,
   kernel: string,
 ): [Info, Info] {
-  const { x, gamma, beta, rowWeights } = inputs;
+  const { x } = inputs;
   const get = reader(backend, kernel);
   const v = rowView(x);
   const out = allocate(sizeOf(x.shape));
@@ -64,13 +82,7 @@ function normalize(
   a.vbnNormalize({
     x: get(x, 'x'),
     ...v,
-    meanHi: stats.meanHi,
-    meanLo: stats.meanLo,
-    varR: stats.variance,
-    gamma: get(gamma, 'gamma'),
-    beta: get(beta, 'beta'),
-    rowWeights: get(rowWeights, 'rowWeights'),
-    epsilon: attrs.epsilon,
+    ...normalizeParams(get, inputs, stats, attrs.epsilon),
     relu: attrs.relu,
     out,
     rowStats,
@@ -241,7 +253,7 @@ const vbnLayerGrad = (a: NativeAddon) =>
 /** SpatialMean(VbnLayer(x), fromRow) without storing the normalized rows: [B - fromRow, C]. */
 const vbnLayerPool = (a: NativeAddon) =>
   typedKernel<K.VbnLayerPoolInputs, K.VbnLayerPoolAttrs>(({ inputs, backend, attrs }) => {
-    const { x, gamma, beta, rowWeights } = inputs;
+    const { x } = inputs;
     const get = reader(backend, K.VbnLayerPool);
     const v = rowView(x);
     const from = attrs.fromRow;
@@ -251,13 +263,7 @@ const vbnLayerPool = (a: NativeAddon) =>
     a.vbnNormalizePool({
       x: xv,
       ...v,
-      meanHi: stats.meanHi,
-      meanLo: stats.meanLo,
-      varR: stats.variance,
-      gamma: get(gamma, 'gamma'),
-      beta: get(beta, 'beta'),
-      rowWeights: get(rowWeights, 'rowWeights'),
-      epsilon: attrs.epsilon,
+      ...normalizeParams(get, inputs, stats, attrs.epsilon),
       out,
       fromRow: from,
     });
