@@ -17,6 +17,7 @@ import { measureFmaCeiling, type FmaCeiling } from '../backend/node/native.js';
 import { profileStep, type PassTimes } from './bench-profile.js';
 import { ganFlopsPerStep, ganStepDescription, runGanChild, torchGanArgs } from './bench-gan.js';
 import {
+  type ChildTiming,
   interleave,
   timeSteps,
   median,
@@ -39,16 +40,9 @@ const TORCH_GAN_SCRIPT = fileURLToPath(new URL('../../bench/torch_gan_step.py', 
 /** The demo's step (`npm run demo`): MNIST's 28x28 images, stride 2. */
 const DEMO = { imageSize: 28, strides: 2 };
 
-interface Timing {
-  backend: string;
-  best: number;
-  median: number;
-  times: number[];
-  cpuTimes?: number[];
-  peakRssMB: number;
+interface Timing extends ChildTiming {
   /** One more step under tf.profile, split by pass (with --profile). */
   profile?: PassTimes;
-  note?: string;
 }
 
 /** Convolution FLOPs of one training step: forward, backward-data (not for the input), backward-weights. */
