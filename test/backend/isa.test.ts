@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { randn, relErr } from '../support/helpers.js';
 import { describeRequiring } from '../support/describe-requiring.js';
+import { conv64, conv64BackData, conv64BackFilter, outSize, type Case } from '../support/conv64.js';
 
 /**
  * The native engine's two instruction-set paths (native/src/isa.h): where the CPU has AVX-512 the
@@ -23,14 +24,6 @@ const DIRECT = 1;
 const WINOGRAD = 2;
 const ALGORITHMS = [AUTO, DIRECT, WINOGRAD];
 
-interface Case {
-  b: number;
-  h: number;
-  w: number;
-  ci: number;
-  co: number;
-  pads: [number, number, number, number]; // top, bottom, left, right
-}
 const CASES: Case[] = [
   { b: 2, h: 9, w: 10, ci: 16, co: 32, pads: [0, 0, 0, 0] },
   { b: 2, h: 11, w: 7, ci: 32, co: 64, pads: [1, 1, 1, 1] },
@@ -40,39 +33,13 @@ const CASES: Case[] = [
   { b: 2, h: 134, w: 133, ci: 16, co: 16, pads: [0, 0, 1, 0] },
 ];
 
-const outSize = (c: Case): [number, number] => [
-  c.h + c.pads[0] + c.pads[1] - 2,
-  c.w + c.pads[2] + c.pads[3] - 2,
-];
-
 /** y = conv(x, w), dx and dw of sum(y * dy), in float64. */
 function reference(c: Case, x: Float32Array, w: Float32Array, dy: Float32Array) {
-  const [ho, wo] = outSize(c);
-  const y = new Float64Array(c.b * ho * wo * c.co);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  for (let n = 0; n < c.b; n++)
-    for (let oy = 0; oy < ho; oy++)
-      for (let ox = 0; ox < wo; ox++)
-        for (let kh = 0; kh < 3; kh++)
-          for (let kw = 0; kw < 3; kw++) {
-            const iy = oy - c.pads[0] + kh;
-            const ix = ox - c.pads[2] + kw;
-            if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
-            const xo = ((n * c.h + iy) * c.w + ix) * c.ci;
-            const yo = ((n * ho + oy) * wo + ox) * c.co;
-            for (let i = 0; i < c.ci; i++) {
-              const wo0 = ((kh * 3 + kw) * c.ci + i) * c.co;
-              let dxi = 0;
-              for (let o = 0; o < c.co; o++) {
-                y[yo + o] += x[xo + i] * w[wo0 + o];
-                dxi += dy[yo + o] * w[wo0 + o];
-                dw[wo0 + o] += x[xo + i] * dy[yo + o];
-              }
-              dx[xo + i] += dxi;
-            }
-          }
-  return { y, dx, dw };
+  return {
+    y: conv64(c, x, w).y,
+    dx: conv64BackData(c, dy, w).y,
+    dw: conv64BackFilter(c, x, dy),
+  };
 }
 
 type Pass = 'y' | 'dx' | 'dw';
