@@ -13,13 +13,12 @@ Prints one JSON line.
 Usage: python3 torch_gan_step.py '{"batchSize": 64, "referenceSize": 64, "steps": 10}'
 """
 import json
-import resource
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+
+from torch_step import report
 
 LATENT, CODES = 64, 10
 
@@ -112,33 +111,15 @@ def main():
         g_opt.step()
         return float(d_loss), float(g_loss)
 
-    for _ in range(cfg.get("warmup", 3)):
-        step()
-    times, cpu_times = [], []
-    for _ in range(cfg["steps"]):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append(time.perf_counter() - t0)
-        cpu_times.append(time.process_time() - c0)
-    print(
-        json.dumps(
-            {
-                "backend": "pytorch",
-                "version": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "best": min(times),
-                "median": statistics.median(times),
-                "times": times,
-                "cpuTimes": cpu_times,
-                "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "parameters": {
-                    "generator": sum(p.numel() for p in g.values()),
-                    "discriminator": sum(p.numel() for p in d.values()),
-                },
-            }
-        )
+    report(
+        step,
+        cfg["steps"],
+        warmup=cfg.get("warmup", 3),
+        parameters={
+            "generator": sum(p.numel() for p in g.values()),
+            "discriminator": sum(p.numel() for p in d.values()),
+        },
     )
-
 
 if __name__ == "__main__":
     main()

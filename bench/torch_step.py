@@ -17,6 +17,34 @@ import torch
 import torch.nn.functional as F
 
 
+def report(step, steps, warmup, **extra):
+    """Runs `step` warmup times, then times `steps` calls (wall and process CPU seconds) and prints
+    the JSON line `vbn bench` reads, with `extra` fields."""
+    for _ in range(warmup):
+        step()
+    times, cpu_times = [], []
+    for _ in range(steps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        step()
+        times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
+    print(
+        json.dumps(
+            {
+                "backend": "pytorch",
+                "version": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "best": min(times),
+                "median": statistics.median(times),
+                "times": times,
+                "cpuTimes": cpu_times,
+                "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                **extra,
+            }
+        )
+    )
+
+
 def vbn(y, n, mode, gamma, beta, eps):
     """VBN of y = [reference; inputs] (NCHW) with the fewest temporaries plain torch ops allow."""
     ref, x = y[:n], y[n:]
@@ -70,28 +98,7 @@ def main():
         opt.step()
         return float(loss)
 
-    step()  # warm-up
-    times, cpu_times = [], []
-    for _ in range(cfg["steps"]):
-        t0, c0 = time.perf_counter(), time.process_time()
-        step()
-        times.append(time.perf_counter() - t0)
-        cpu_times.append(time.process_time() - c0)
-    print(
-        json.dumps(
-            {
-                "backend": "pytorch",
-                "version": torch.__version__,
-                "threads": torch.get_num_threads(),
-                "best": min(times),
-                "median": statistics.median(times),
-                "times": times,
-                "cpuTimes": cpu_times,
-                "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            }
-        )
-    )
-
+    report(step, cfg["steps"], warmup=1)
 
 if __name__ == "__main__":
     main()
