@@ -102,46 +102,39 @@ float* checkedFloats(const Napi::Value& v, int64_t length, int64_t* have) {
 }
 }  // namespace
 
+bool Args::isFloatsOrFail(int f, const Napi::Value& v, const char* expected) {
+  if (isFloats(v)) return true;
+  fail(false, std::string(name(f)) + " must be " + expected + " but is " + describe(v));
+  return false;
+}
+
+float* Args::sizedFloats(int f, const Napi::Value& v, int64_t length) {
+  int64_t have = 0;
+  float* data = checkedFloats(v, length, &have);
+  if (data == nullptr) {
+    fail(true, std::string(name(f)) + " must have " + std::to_string(length) + " elements but has " +
+                   std::to_string(have));
+  }
+  return data;
+}
+
 int64_t Args::floatsLength(int f) {
   Napi::Value v = get(f, ArgKind::floats);
-  if (!ok_) return 0;
-  if (!isFloats(v)) {
-    fail(false, std::string(name(f)) + " must be a Float32Array but is " + describe(v));
-    return 0;
-  }
+  if (!ok_ || !isFloatsOrFail(f, v, "a Float32Array")) return 0;
   return static_cast<int64_t>(v.As<Napi::Float32Array>().ElementLength());
 }
 
 float* Args::floats(int f, int64_t length) {
   Napi::Value v = get(f, ArgKind::floats);
-  if (!ok_) return nullptr;
-  if (!isFloats(v)) {
-    fail(false, std::string(name(f)) + " must be a Float32Array but is " + describe(v));
-    return nullptr;
-  }
-  int64_t have = 0;
-  float* data = checkedFloats(v, length, &have);
-  if (data == nullptr) {
-    fail(true, std::string(name(f)) + " must have " + std::to_string(length) + " elements but has " +
-                   std::to_string(have));
-  }
-  return data;
+  if (!ok_ || !isFloatsOrFail(f, v, "a Float32Array")) return nullptr;
+  return sizedFloats(f, v, length);
 }
 
 float* Args::optionalFloats(int f, int64_t length) {
   Napi::Value v = get(f, ArgKind::optionalFloats);
   if (!ok_ || v.IsNull() || v.IsUndefined()) return nullptr;
-  if (!isFloats(v)) {
-    fail(false, std::string(name(f)) + " must be a Float32Array or null but is " + describe(v));
-    return nullptr;
-  }
-  int64_t have = 0;
-  float* data = checkedFloats(v, length, &have);
-  if (data == nullptr) {
-    fail(true, std::string(name(f)) + " must have " + std::to_string(length) + " elements but has " +
-                   std::to_string(have));
-  }
-  return data;
+  if (!isFloatsOrFail(f, v, "a Float32Array or null")) return nullptr;
+  return sizedFloats(f, v, length);
 }
 
 namespace {

@@ -65,6 +65,10 @@ class Args {
 
  private:
   void fail(bool range, const std::string& message);
+  // v is a Float32Array, else false after "<name> must be <expected> but is ...".
+  bool isFloatsOrFail(int f, const Napi::Value& v, const char* expected);
+  // v's elements when it has exactly `length` (>= 1), else null after saying how many it has.
+  float* sizedFloats(int f, const Napi::Value& v, int64_t length);
   // Argument f, read as `kind` (marks it read; refused when the table gives it another kind).
   Napi::Value get(int f, ArgKind kind);
   const Napi::CallbackInfo& info_;
