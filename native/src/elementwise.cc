@@ -58,6 +58,19 @@ void binaryLoop(const float* a, int64_t na, const float* b, int64_t nb, float* o
   }
 }
 
+// cpu's LeakyRelu: v < 0 ? alpha * v : v, the product in double (so -0 and NaN stay
+// themselves). Without trapping math the compiler may compute the product for every element and
+// select (vectorized, no branch to mispredict on activations of either sign); the values are the
+// same, only floating-point exception flags, which nothing reads, could differ.
+__attribute__((optimize("no-trapping-math"))) void leakyReluLoop(const float* x, float* out, int64_t n,
+                                                                 double alpha, bool par) {
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    out[i] = v < 0.f ? static_cast<float>(alpha * static_cast<double>(v)) : v;
+  }
+}
+
 // A length that binary accepts for an operand of an n-element output.
 bool broadcasts(int64_t len, int64_t n) { return len == n || len == 1 || (len > 0 && n % len == 0); }
 
@@ -102,12 +115,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   if (!in.done()) return env.Undefined();
   const bool par = n >= kParallelFrom;
   if (op == kLeakyRelu) {
-    // cpu: v < 0 ? alpha * v : v in double (so -0 and NaN stay themselves).
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t i = 0; i < n; i++) {
-      const float v = x[i];
-      out[i] = v < 0.f ? static_cast<float>(alpha * static_cast<double>(v)) : v;
-    }
+    leakyReluLoop(x, out, n, alpha, par);
   } else {
     // cpu: NaN stays NaN; v > 0 ? 1 : alpha (as float32).
     const float lo = static_cast<float>(alpha);
