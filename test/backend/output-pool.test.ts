@@ -1,0 +1,188 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from 'vbn';
+import { OutputPool } from '../../src/backend/output-pool.js';
+import { randn } from '../support/helpers.js';
+import { describeNative } from '../support/native-suite.js';
+
+/**
+ * The native backend reuses a disposed output's array for a later output of the same length
+ * (src/backend/output-pool.ts). Reuse must never change data that something can still see: an
+ * array read out by dataSync, a caller's own array, a view of an array (the cpu Slice, Unpack and
+ * Split return subarrays), an array two tensors share. Checked on the pool alone and end to end on
+ * the native backend, where every value is compared with float32 arithmetic done here.
+ */
+
+describe('OutputPool', () => {
+  const LENGTH = 8;
+  const pool = () => new OutputPool(1024, 1 << 20);
+  const heldArray = (p: OutputPool) => {
+    const a = p.track(new Float32Array(LENGTH).fill(7));
+    p.held(a);
+    return a;
+  };
+
+  it('gives a disposed array back for the same length, zeroed, and for no other length', () => {
+    const p = pool();
+    const a = heldArray(p);
+    expect(p.give(a)).toBe(true);
+    expect(p.take(LENGTH + 1)).toBeNull();
+    const b = p.take(LENGTH);
+    expect(b).toBe(a);
+    expect(Array.from(b!)).toEqual(new Array(LENGTH).fill(0));
+    expect(p.take(LENGTH)).toBeNull();
+  });
+
+  it('keeps an array that was read out, shared by two tensors, viewed, or never tracked', () => {
+    const p = pool();
+    const read = heldArray(p);
+    p.escaped(read);
+    const twice = heldArray(p);
+    p.held(twice);
+    const viewed = heldArray(p);
+    p.held(viewed.subarray(2, 4));
+    const readView = heldArray(p);
+    p.escaped(readView.subarray(1));
+    const viewedFirst = p.track(new Float32Array(LENGTH));
+    p.held(viewedFirst.subarray(0, 4));
+    p.held(viewedFirst);
+    const callers = new Float32Array(LENGTH);
+    p.held(callers);
+    for (const a of [read, twice, viewed, readView, viewedFirst, callers])
+      expect(p.give(a)).toBe(false);
+    expect(p.take(LENGTH)).toBeNull();
+  });
+
+  it('takes an array once, and no array that never became a tensor', () => {
+    const p = pool();
+    const a = heldArray(p);
+    expect(p.give(a)).toBe(true);
+    expect(p.give(a)).toBe(false);
+    const fresh = p.track(new Float32Array(LENGTH));
+    expect(p.give(fresh)).toBe(false);
+  });
+
+  it('holds at most its byte limit, and tracks no array longer than its length limit', () => {
+    const p = new OutputPool(LENGTH, 3 * 4 * LENGTH);
+    const arrays = [0, 1, 2, 3].map(() => heldArray(p));
+    expect(arrays.map((a) => p.give(a))).toEqual([true, true, true, false]);
+    expect(p.bytes).toBe(3 * 4 * LENGTH);
+    const long = p.track(new Float32Array(LENGTH + 1));
+    p.held(long);
+    expect(p.give(long)).toBe(false);
+  });
+});
+
+describeNative('native outputs reuse disposed arrays without changing visible data', () => {
+  // [ROWS, COLS]: above the engine's element-wise threshold (4096 elements).
+  const [ROWS, COLS] = [8, 1024];
+  const N = ROWS * COLS;
+  const av = randn(N, 1);
+  const bv = randn(N, 2);
+  const product = Float32Array.from(av, (v, i) => Math.fround(v * bv[i]));
+  const sum = Float32Array.from(av, (v, i) => Math.fround(v + bv[i]));
+  let a: tf.Tensor2D;
+  let b: tf.Tensor2D;
+  const stored = (t: tf.Tensor) =>
+    (tf.backend() as MathBackendCPU).data.get(t.dataId).values as Float32Array;
+  /** Outputs of every length the tests free, made and disposed again and again. */
+  const churn = () => {
+    for (let i = 0; i < 4; i++) {
+      tf.tidy(() => {
+        const whole = tf.add(a, b);
+        tf.mul(a, b);
+        tf.add(tf.slice(tf.reshape(a, [N]), 0, N / 2), 1);
+        tf.add(tf.slice(whole, [0, 0], [ROWS / 2, COLS]), 0);
+      });
+    }
+  };
+
+  beforeAll(async () => {
+    await useBackend('native');
+    a = tf.tensor2d(av, [ROWS, COLS]);
+    b = tf.tensor2d(bv, [ROWS, COLS]);
+  });
+  afterAll(async () => {
+    tf.dispose([a, b]);
+    await tf.setBackend('cpu');
+  });
+
+  it('reuses: an output takes the array of the output of its length disposed before it', () => {
+    const first = tf.mul(a, b);
+    const array = stored(first);
+    first.dispose();
+    const second = tf.mul(a, b);
+    expect(stored(second)).toBe(array);
+    expect(second.dataSync()).toEqual(product);
+    second.dispose();
+  });
+
+  it('an array read by dataSync keeps its values after its tensor is disposed', () => {
+    const t = tf.mul(a, b);
+    const values = t.dataSync();
+    t.dispose();
+    churn();
+    expect(values).toEqual(product);
+  });
+
+  it("the caller's array of tf.tensor keeps its values", () => {
+    const mine = randn(N, 3);
+    const own = Float32Array.from(mine);
+    const t = tf.tensor2d(own, [ROWS, COLS]);
+    const u = tf.mul(t, 1);
+    tf.dispose([t, u]);
+    churn();
+    expect(own).toEqual(mine);
+  });
+
+  it('views made by unstack and split keep their values after the viewed tensor is disposed', () => {
+    const whole = tf.add(a, b);
+    const rows = tf.unstack(whole);
+    const halves = tf.split(whole, 2, 0);
+    whole.dispose();
+    churn();
+    rows.forEach((r, i) => expect(r.dataSync()).toEqual(sum.subarray(i * COLS, (i + 1) * COLS)));
+    expect(halves[1].dataSync()).toEqual(sum.subarray(N / 2));
+    tf.dispose([...rows, ...halves]);
+  });
+
+  it('random programs of element-wise ops, slices, reads and disposals agree with float32 arithmetic', () => {
+    let seed = 99;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    type Live = { t: tf.Tensor; want: Float32Array };
+    const live: Live[] = [
+      { t: tf.clone(a), want: av },
+      { t: tf.clone(b), want: bv },
+    ];
+    const reads: { values: Float32Array; want: Float32Array }[] = [];
+    for (let step = 0; step < 300; step++) {
+      const x = live[next(live.length)];
+      const y = live[next(live.length)];
+      const op = next(5);
+      if (op === 0) {
+        live.push({ t: tf.add(x.t, y.t), want: x.want.map((v, i) => Math.fround(v + y.want[i])) });
+      } else if (op === 1) {
+        live.push({ t: tf.mul(x.t, y.t), want: x.want.map((v, i) => Math.fround(v * y.want[i])) });
+      } else if (op === 2) {
+        const half = tf.slice(x.t, [ROWS / 2, 0], [ROWS / 2, COLS]);
+        live.push({
+          t: tf.concat([half, half]),
+          want: x.want.map((_, i) => x.want[N / 2 + (i % (N / 2))]),
+        });
+        half.dispose();
+      } else if (op === 3) {
+        reads.push({ values: x.t.dataSync() as Float32Array, want: Float32Array.from(x.want) });
+      } else if (live.length > 2) {
+        const [gone] = live.splice(next(live.length), 1);
+        gone.t.dispose();
+      }
+    }
+    for (const { t, want } of live) expect(t.dataSync()).toEqual(want);
+    for (const { values, want } of reads) expect(values).toEqual(want);
+    tf.dispose(live.map((l) => l.t));
+  });
+});
