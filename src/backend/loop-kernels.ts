@@ -30,6 +30,9 @@ function strides(shape: readonly number[]): number[] {
   return s;
 }
 
+/** Runs of at least this many elements are copied by TypedArray.set (a memmove). */
+const LONG_RUN = 64;
+
 /**
  * Copies the box `size` starting at `begin` of `src` (shape `srcShape`) into the box of the same
  * size starting at `at` of `dst` (shape `dstShape`): the innermost dimension as a loop, the outer
@@ -44,20 +47,24 @@ function copyBox(
   at: readonly number[],
   size: readonly number[],
 ): void {
-  const r = size.length;
-  if (r === 0) {
+  if (size.length === 0) {
     dst[0] = src[0];
     return;
   }
   if (sizeOf(size) === 0) return;
-  const ss = strides(srcShape);
-  const ds = strides(dstShape);
-  const inner = size[r - 1];
+  // Trailing dimensions the box spans whole in both arrays are one run of memory.
+  let r = size.length;
+  while (r > 1 && size[r - 1] === srcShape[r - 1] && size[r - 1] === dstShape[r - 1]) r--;
+  const whole = sizeOf(size.slice(r));
+  const ss = strides(srcShape.slice(0, r)).map((v) => v * whole);
+  const ds = strides(dstShape.slice(0, r)).map((v) => v * whole);
+  const inner = size[r - 1] * whole;
   const idx = new Array<number>(r - 1).fill(0);
-  let s = begin.reduce((acc, b, d) => acc + b * ss[d], 0);
-  let o = at.reduce((acc, b, d) => acc + b * ds[d], 0);
+  let s = begin.slice(0, r).reduce((acc, b, d) => acc + b * ss[d], 0);
+  let o = at.slice(0, r).reduce((acc, b, d) => acc + b * ds[d], 0);
   for (;;) {
-    for (let j = 0; j < inner; j++) dst[o + j] = src[s + j];
+    if (inner >= LONG_RUN) dst.set(src.subarray(s, s + inner), o);
+    else for (let j = 0; j < inner; j++) dst[o + j] = src[s + j];
     let d = r - 2;
     for (; d >= 0; d--) {
       idx[d]++;
@@ -72,39 +79,46 @@ function copyBox(
   }
 }
 
-function emptyLike(v: Typed, n: number): Typed {
-  if (v instanceof Float32Array) return new Float32Array(n);
+/** A zeroed Float32Array of n elements for an output (the backend's, which may reuse memory). */
+export type Allocate = (n: number) => Float32Array;
+
+function emptyLike(v: Typed, n: number, allocate: Allocate): Typed {
+  if (v instanceof Float32Array) return allocate(n);
   return v instanceof Int32Array ? new Int32Array(n) : new Uint8Array(n);
 }
 
-const slice: Kernel = ({ inputs, backend, attrs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  const xv = typed(backend, x);
-  if (!xv) return null;
-  const [begin, size] = tf.slice_util.parseSliceParams(
-    x as tf.Tensor,
-    attrs.begin as number[],
-    attrs.size as number[],
-  );
-  tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
-  const out = emptyLike(xv, sizeOf(size));
-  copyBox(xv, x.shape, begin, out, size, new Array<number>(size.length).fill(0), size);
-  return backend.makeTensorInfo(size, x.dtype, out);
-};
+const slice =
+  (allocate: Allocate): Kernel =>
+  ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const xv = typed(backend, x);
+    if (!xv) return null;
+    const [begin, size] = tf.slice_util.parseSliceParams(
+      x as tf.Tensor,
+      attrs.begin as number[],
+      attrs.size as number[],
+    );
+    tf.slice_util.assertParamsValid(x as tf.Tensor, begin, size);
+    const out = emptyLike(xv, sizeOf(size), allocate);
+    copyBox(xv, x.shape, begin, out, size, new Array<number>(size.length).fill(0), size);
+    return backend.makeTensorInfo(size, x.dtype, out);
+  };
 
-const padV2: Kernel = ({ inputs, backend, attrs }) => {
-  const { x } = inputs as { x: tf.TensorInfo };
-  const xv = typed(backend, x);
-  if (!xv) return null;
-  const paddings = attrs.paddings as Array<[number, number]>;
-  const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
-  const out = emptyLike(xv, sizeOf(outShape));
-  const constant = attrs.constantValue as number;
-  if (constant !== 0) out.fill(constant);
-  const at = paddings.map((p) => p[0]);
-  copyBox(xv, x.shape, new Array<number>(x.shape.length).fill(0), out, outShape, at, x.shape);
-  return backend.makeTensorInfo(outShape, x.dtype, out);
-};
+const padV2 =
+  (allocate: Allocate): Kernel =>
+  ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const xv = typed(backend, x);
+    if (!xv) return null;
+    const paddings = attrs.paddings as Array<[number, number]>;
+    const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
+    const out = emptyLike(xv, sizeOf(outShape), allocate);
+    const constant = attrs.constantValue as number;
+    if (constant !== 0) out.fill(constant);
+    const at = paddings.map((p) => p[0]);
+    copyBox(xv, x.shape, new Array<number>(x.shape.length).fill(0), out, outShape, at, x.shape);
+    return backend.makeTensorInfo(outShape, x.dtype, out);
+  };
 
 type BinaryName = 'Multiply' | 'Add' | 'Sub' | 'RealDiv' | 'Greater';
 
@@ -179,7 +193,7 @@ const isSuffix = (s: readonly number[], of: readonly number[]) =>
  * A float32 binary kernel for equal shapes, one one-element operand, or one operand that is the
  * other's trailing dimensions; null otherwise (general broadcasting goes to cpu).
  */
-function binary(name: BinaryName): Kernel {
+function binary(name: BinaryName, allocate: Allocate): Kernel {
   return ({ inputs, backend }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const av = typed(backend, a);
@@ -188,7 +202,7 @@ function binary(name: BinaryName): Kernel {
     const na = av.length;
     const nb = bv.length;
     const dtype = name === 'Greater' ? 'bool' : 'float32';
-    const make = (n: number) => (name === 'Greater' ? new Uint8Array(n) : new Float32Array(n));
+    const make = (n: number) => (name === 'Greater' ? new Uint8Array(n) : allocate(n));
     // A one-element operand of higher rank ([1, 1] against [5]) raises the output's rank: cpu.
     let outShape: number[];
     if (sameShape(a.shape, b.shape) || (nb === 1 && b.shape.length <= a.shape.length)) {
@@ -241,12 +255,12 @@ type UnaryName = 'Sqrt' | 'Step' | 'LeakyRelu';
  * random sign a comparison mispredicts about half the time (docs/performance.md, "Per-op
  * overhead"). Zeros and NaNs, rare, keep cpu's results by an explicit test.
  */
-function unary(name: UnaryName): Kernel {
+function unary(name: UnaryName, allocate: Allocate): Kernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const xv = typed(backend, x);
     if (!(xv instanceof Float32Array)) return null;
-    const out = new Float32Array(xv.length);
+    const out = allocate(xv.length);
     const bits = new Int32Array(xv.buffer, xv.byteOffset, xv.length);
     if (name === 'Sqrt') {
       for (let i = 0; i < xv.length; i++) out[i] = Math.sqrt(xv[i]);
@@ -273,17 +287,22 @@ function unary(name: UnaryName): Kernel {
   };
 }
 
-/** The loop kernels by kernel name. */
-export const LOOP_KERNELS: Record<string, Kernel> = {
-  Slice: slice,
-  PadV2: padV2,
-  Multiply: binary('Multiply'),
-  Add: binary('Add'),
-  Sub: binary('Sub'),
-  RealDiv: binary('RealDiv'),
-  Greater: binary('Greater'),
-  Sqrt: unary('Sqrt'),
-  Step: unary('Step'),
-  LeakyRelu: unary('LeakyRelu'),
-  Sum: sumLeading,
-};
+/** The loop kernels by kernel name, their float32 outputs from `allocate`. */
+export function loopKernels(allocate: Allocate): Record<string, Kernel> {
+  return {
+    Slice: slice(allocate),
+    PadV2: padV2(allocate),
+    Multiply: binary('Multiply', allocate),
+    Add: binary('Add', allocate),
+    Sub: binary('Sub', allocate),
+    RealDiv: binary('RealDiv', allocate),
+    Greater: binary('Greater', allocate),
+    Sqrt: unary('Sqrt', allocate),
+    Step: unary('Step', allocate),
+    LeakyRelu: unary('LeakyRelu', allocate),
+    Sum: sumLeading,
+  };
+}
+
+/** The loop kernels with new arrays for outputs. */
+export const LOOP_KERNELS = loopKernels((n) => new Float32Array(n));

@@ -72,6 +72,33 @@ describeNative('native loop kernels against the cpu backend', () => {
     await agree(() => tf.slice(tensorOf([3, 5, 4, 8], 1, 'float32'), [0, 0, 0, 0], [3, 5, 4, 1]));
   });
 
+  it('Slice and PadV2 over whole trailing dimensions (runs of 64+ elements copied at once)', async () => {
+    // The GAN's: the batch half of [2B, H, W, C], and [B, ...] padded to [2B, ...]; then boxes
+    // whose whole trailing dimensions join runs of 60-200 elements around the 64 threshold.
+    await agree(() => tf.slice(tensorOf([8, 7, 7, 16], 2, 'float32'), [4, 0, 0, 0], [4, 7, 7, 16]));
+    await agree(() =>
+      tf.pad(tensorOf([4, 7, 7, 16], 3, 'float32'), [
+        [0, 4],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ]),
+    );
+    for (let c = 0; c < 20; c++) {
+      const shape = [2 + rng(4), 3 + rng(5), 4 + rng(8), 5 + rng(20)];
+      const begin = [rng(2), rng(3), 0, 0];
+      const sizes = [shape[0] - begin[0], shape[1] - begin[1] - rng(2), shape[2], shape[3]];
+      await agree(() => tf.slice(tensorOf(shape, 100 + c, 'float32'), begin, sizes));
+      const pads = [
+        [rng(3), rng(3)],
+        [rng(2), rng(2)],
+        [0, 0],
+        [0, 0],
+      ] as [number, number][];
+      await agree(() => tf.pad(tensorOf(shape, 200 + c, 'int32'), pads, c % 2));
+    }
+  });
+
   it('PadV2: random paddings and constants, float32 and int32', async () => {
     for (let c = 0; c < 40; c++) {
       const rank = 1 + (c % 5);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { LOOP_KERNELS } from '../loop-kernels.js';
+import { loopKernels, type Allocate } from '../loop-kernels.js';
 import { adamKernel } from './adam-kernel.js';
 import { BINARY_OPS, UNARY_OPS, type NativeAddon } from './addon-spec.js';
 import { f32, fallback, orFallback, sizeOf, type KernelFunc } from './kernel-util.js';
@@ -42,8 +42,8 @@ function float32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null
 }
 
 /** The loop kernel, else the cpu kernel. */
-function loopOrCpu(name: string): KernelFunc {
-  const loop = LOOP_KERNELS[name];
+function loopOrCpu(name: string, allocate: Allocate): KernelFunc {
+  const loop = loopKernels(allocate)[name];
   return loop ? orFallback(name, loop) : fallback(name);
 }
 
@@ -62,11 +62,11 @@ const UNARY = { LeakyRelu: op(UNARY_OPS, 'leakyRelu'), Step: op(UNARY_OPS, 'step
  */
 export function elementwiseKernels(
   addon: NativeAddon,
-  allocate: (n: number) => Float32Array,
+  allocate: Allocate,
 ): Record<string, KernelFunc> {
   const kernels: Record<string, KernelFunc> = {};
   for (const [name, op] of Object.entries(BINARY)) {
-    const other = loopOrCpu(name);
+    const other = loopOrCpu(name, allocate);
     kernels[name] = (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const av = float32(args.backend, a);
@@ -79,7 +79,7 @@ export function elementwiseKernels(
     };
   }
   for (const [name, op] of Object.entries(UNARY)) {
-    const other = loopOrCpu(name);
+    const other = loopOrCpu(name, allocate);
     kernels[name] = (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
       const xv = float32(args.backend, x);

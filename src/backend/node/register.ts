@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFusedGradients } from '../fused-ops.js';
-import { LOOP_KERNELS } from '../loop-kernels.js';
+import { loopKernels } from '../loop-kernels.js';
 import { checkIntegerIn } from '../../vbn/validate.js';
 import { addonProblem, loadAddon } from './addon.js';
 import type { NativeAddon } from './addon-spec.js';
@@ -24,7 +24,10 @@ export const MAX_THREADS = 256;
  * registered (later tables win: the engine's element-wise kernels over the loop ones).
  */
 function nativeKernels(a: NativeAddon): Record<string, KernelFunc> {
-  const loops = Object.entries(LOOP_KERNELS).map(([name, loop]) => [name, orFallback(name, loop)]);
+  const loops = Object.entries(loopKernels(allocate)).map(([name, loop]) => [
+    name,
+    orFallback(name, loop),
+  ]);
   return {
     ...Object.fromEntries(loops),
     ...vbnKernels(a),
