@@ -27,11 +27,12 @@ std::mutex& engineMutex() {
 // page-faults on each first touch; with tensors of a gigabyte, a training step then spends most of
 // its time in the kernel. This keeps freed memory in malloc's heap for reuse by the next step's
 // tensors (V8's ArrayBuffers come from malloc too). Allocation and lifetime are unchanged; resident
-// memory stays at its high-water mark instead of shrinking between steps. The trim threshold is
-// the largest mallopt takes (2 GiB): with 1 GiB, the memory-lean seed step (whose free top of the
-// heap passes 1 GiB) gave pages back and faulted 1.5 GB of them in again every step.
+// memory stays at its high-water mark instead of shrinking between steps. Trimming is off (-1,
+// mallopt(3)): with a threshold (1 GiB, then the 2 GiB an int allows) the memory-lean seed step,
+// whose free top of the heap passes it at the end of some steps, gave the pages back and faulted
+// 1.5-2.2 GB of them in again in the next step.
 static Napi::Value KeepFreedMemory(const Napi::CallbackInfo& info) {
-  bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
+  bool ok = mallopt(M_MMAP_MAX, 0) == 1 && mallopt(M_TRIM_THRESHOLD, -1) == 1;
   return Napi::Boolean::New(info.Env(), ok);
 }
 
