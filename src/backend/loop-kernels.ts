@@ -79,7 +79,10 @@ function copyBox(
   }
 }
 
-/** A zeroed Float32Array of n elements for an output (the backend's, which may reuse memory). */
+/**
+ * A Float32Array of n elements for an output, its values undefined (the backend's, which may
+ * reuse memory): every kernel here writes each element of its output.
+ */
 export type Allocate = (n: number) => Float32Array;
 
 function emptyLike(v: Typed, n: number, allocate: Allocate): Typed {
@@ -113,8 +116,7 @@ const padV2 =
     const paddings = attrs.paddings as Array<[number, number]>;
     const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
     const out = emptyLike(xv, sizeOf(outShape), allocate);
-    const constant = attrs.constantValue as number;
-    if (constant !== 0) out.fill(constant);
+    out.fill(attrs.constantValue as number);
     const at = paddings.map((p) => p[0]);
     copyBox(xv, x.shape, new Array<number>(x.shape.length).fill(0), out, outShape, at, x.shape);
     return backend.makeTensorInfo(outShape, x.dtype, out);

@@ -11,7 +11,7 @@
  * - its tensor was disposed (`give`).
  *
  * A shared or escaped array is left to the garbage collector, as every array is without a pool.
- * `take` hands out an array of the asked length, zeroed, or null.
+ * `take` hands out an array of the asked length, zeroed or as it was, or null.
  */
 type State = 'fresh' | 'held' | 'shared' | 'pooled';
 
@@ -40,13 +40,16 @@ export class OutputPool {
     return a;
   }
 
-  /** A disposed array of n elements, zeroed, or null. */
-  take(n: number): Float32Array | null {
+  /**
+   * A disposed array of n elements, or null: zeroed, or with `zeroed` false as it was (its last
+   * tensor's values), for an output the caller writes in full.
+   */
+  take(n: number, zeroed = true): Float32Array | null {
     const a = this.free.get(n)?.pop();
     if (!a) return null;
     this.pooledBytes -= a.byteLength;
     this.state.set(a, 'fresh');
-    return a.fill(0);
+    return zeroed ? a.fill(0) : a;
   }
 
   /** `values` became a tensor's data. */

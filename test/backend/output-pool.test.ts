@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
+import { vbnLayerOp } from '../../src/backend/fused-ops.js';
 import { OutputPool } from '../../src/backend/output-pool.js';
-import { randn } from '../support/helpers.js';
+import { randn, size } from '../support/helpers.js';
 import { describeNative } from '../support/native-suite.js';
 
 /**
@@ -185,4 +186,83 @@ describeNative('native outputs reuse disposed arrays without changing visible da
     for (const { values, want } of reads) expect(values).toEqual(want);
     tf.dispose(live.map((l) => l.t));
   });
+});
+
+describeNative('native kernels that take an output unzeroed write every element of it', () => {
+  // Each case runs once, then again after outputs of its lengths (and its gradients'
+  // intermediates') were filled with NaN and disposed into the pool: an element a kernel leaves
+  // unwritten stays NaN. The engine's kernels are deterministic: both runs give the same bits.
+  const poison = (n: number) => {
+    for (let i = 0; i < 3; i++) tf.tidy(() => void tf.mul(tf.fill([n], 1), NaN));
+  };
+  const outputs = (f: () => tf.Tensor[]) => {
+    const r: { shape: number[]; values: Float64Array }[] = [];
+    tf.tidy(() => {
+      for (const t of f()) r.push({ shape: t.shape, values: Float64Array.from(t.dataSync()) });
+    });
+    return r;
+  };
+  const t = (shape: number[], seed: number) => tf.tensor(randn(size(shape), seed), shape);
+  const conv = () => {
+    const [x, w] = [t([2, 9, 8, 3], 1), t([3, 3, 3, 40], 2)];
+    const dy = t([2, 7, 6, 40], 3);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'valid'), dy)),
+    );
+    return [tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), ...g([x, w])];
+  };
+  const cases: Record<string, () => tf.Tensor[]> = {
+    'Conv2D, Conv2DBackpropInput': conv,
+    BatchMatMul: () => [
+      tf.matMul(t([3, 70], 4), t([70, 90], 5)),
+      tf.matMul(t([2, 3, 70], 6), t([2, 70, 90], 7)),
+    ],
+    'VbnLayer, VbnLayerGrad (dx)': () => {
+      const [x, gamma, beta] = [t([6, 5, 4, 30], 8), t([30], 9), t([30], 10)];
+      const w = tf.tensor1d([0, 0, 0, 0.25, 0.25, 0.25]);
+      const f = (a: tf.Tensor) => vbnLayerOp(a, 3, gamma, beta, w, 1e-5, false).out;
+      return [f(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), t([6, 5, 4, 30], 11))))(x)];
+    },
+    'element-wise, Slice, PadV2': () => {
+      const [a, b] = [t([50, 100], 12), t([50, 100], 13)];
+      return [
+        tf.add(a, b),
+        tf.mul(a, tf.tensor1d(randn(100, 14))),
+        tf.leakyRelu(a, 0.2),
+        tf.step(a, 0.1),
+        tf.slice(a, [10, 0], [30, 100]),
+        tf.pad(
+          a,
+          [
+            [25, 25],
+            [0, 0],
+          ],
+          0,
+        ),
+        tf.sqrt(tf.abs(a)),
+      ];
+    },
+  };
+
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  for (const [name, f] of Object.entries(cases)) {
+    it(name, async () => {
+      await useBackend('native');
+      const want = outputs(f);
+      // Every length the case makes, its outputs' and its intermediates' alike.
+      const lengths = new Set(want.map((w) => w.values.length));
+      for (const n of [...lengths, 30, 40, 2 * 9 * 8 * 3, 3 * 3 * 3 * 40, 2 * 7 * 6 * 40])
+        poison(n);
+      for (const n of [6 * 5 * 4 * 30, 50 * 100, 100 * 100, 30 * 100]) poison(n);
+      const got = outputs(f);
+      got.forEach((g, i) => {
+        expect(g.shape).toEqual(want[i].shape);
+        expect(g.values.every(Number.isFinite)).toBe(true);
+        expect(g.values).toEqual(want[i].values);
+      });
+    });
+  }
 });

@@ -57,8 +57,8 @@ const BINARY = {
 const UNARY = { LeakyRelu: op(UNARY_OPS, 'leakyRelu'), Step: op(UNARY_OPS, 'step') };
 
 /**
- * The kernels by kernel name. `allocate(n)` gives an output's zeroed Float32Array (the native
- * backend's, which may first collect disposed tensors' memory).
+ * The kernels by kernel name. `allocate(n)` gives an output's Float32Array, which each kernel
+ * writes in full (the native backend's allocateOutput: a reused array, values undefined).
  */
 export function elementwiseKernels(
   addon: NativeAddon,

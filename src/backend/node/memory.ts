@@ -1,5 +1,6 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { DataId } from '@tensorflow/tfjs-core';
+import { Buffer, constants } from 'node:buffer';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { OutputPool } from '../output-pool.js';
@@ -43,15 +44,28 @@ let disposedBytes = 0;
 
 /** A zeroed Float32Array of n elements for a kernel's output. */
 export function allocate(n: number): Float32Array {
-  const reused = pool.take(n);
-  if (reused) return reused;
+  return pool.take(n) ?? fresh(n, true);
+}
+
+/**
+ * A Float32Array of n elements for an output the kernel writes in full: its values are undefined
+ * (a reused array as its last tensor left it, or a large one without zeroing: calloc's memset of
+ * reused heap memory costs about 40 ms a GB, a pass over memory the kernel then repeats).
+ */
+export function allocateOutput(n: number): Float32Array {
+  return pool.take(n, false) ?? fresh(n, false);
+}
+
+function fresh(n: number, zeroed: boolean): Float32Array {
   const bytes = 4 * n;
-  if (collectGarbage && bytes >= LARGE_BYTES && disposedBytes >= bytes) {
+  if (bytes < LARGE_BYTES) return pool.track(new Float32Array(n));
+  if (collectGarbage && disposedBytes >= bytes) {
     disposedBytes = 0;
     collectGarbage();
     collectGarbage(); // the first one's array buffers are freed (swept) when the second starts
   }
-  return pool.track(new Float32Array(n));
+  if (zeroed || bytes > constants.MAX_LENGTH) return new Float32Array(n);
+  return new Float32Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, n);
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon-spec.js';
-import { allocate } from './memory.js';
+import { allocateOutput } from './memory.js';
 import { f32, fallback, sizeOf, type KernelArgs, type KernelFunc } from './kernel-util.js';
 
 /**
@@ -50,7 +50,7 @@ function conv2d(a: NativeAddon): KernelFunc {
       false,
       'channelsLast',
     );
-    const out = allocate(sizeOf(info.outShape));
+    const out = allocateOutput(sizeOf(info.outShape));
     const [xShape, wShape, outShape] = [x.shape, filter.shape, info.outShape];
     const activationCode = ACTIVATIONS[activation];
     const geometry = convGeometry(info);
@@ -86,7 +86,7 @@ const conv2dBackpropInput =
       attrs.pad as 'valid',
       attrs.dimRoundingMode as 'floor' | undefined,
     );
-    const dx = allocate(sizeOf(inputShape));
+    const dx = allocateOutput(sizeOf(inputShape));
     const shapes = { dyShape: dy.shape, wShape: filter.shape, dxShape: inputShape };
     a.conv2dBackpropInput({ dy: dyv, w: wv, dx, ...shapes, ...convGeometry(info) });
     return backend.makeTensorInfo(inputShape, 'float32', dx);
@@ -142,7 +142,7 @@ function matmul(a: NativeAddon, { inputs, backend, attrs }: KernelArgs, name: st
   if (!ok) return fallback(name)({ inputs, backend, attrs });
   const outBatch = (batchA >= batchB ? A : B).shape.slice(0, -2);
   const outShape = [...outBatch, m, n];
-  const out = allocate(sizeOf(outShape));
+  const out = allocateOutput(sizeOf(outShape));
   const relu = activation === 'relu' ? 1 : 0;
   a.matmul({
     a: av,

@@ -6,7 +6,7 @@ import { addonProblem, loadAddon } from './addon.js';
 import type { NativeAddon } from './addon-spec.js';
 import { orFallback, type KernelFunc } from './kernel-util.js';
 import { elementwiseKernels } from './elementwise-kernels.js';
-import { allocate, NativeBackend } from './memory.js';
+import { allocateOutput, NativeBackend } from './memory.js';
 import { onednnKernels } from './onednn-kernels.js';
 import { vbnKernels } from './vbn-kernels.js';
 
@@ -24,7 +24,7 @@ export const MAX_THREADS = 256;
  * registered (later tables win: the engine's element-wise kernels over the loop ones).
  */
 function nativeKernels(a: NativeAddon): Record<string, KernelFunc> {
-  const loops = Object.entries(loopKernels(allocate)).map(([name, loop]) => [
+  const loops = Object.entries(loopKernels(allocateOutput)).map(([name, loop]) => [
     name,
     orFallback(name, loop),
   ]);
@@ -32,7 +32,7 @@ function nativeKernels(a: NativeAddon): Record<string, KernelFunc> {
     ...Object.fromEntries(loops),
     ...vbnKernels(a),
     ...onednnKernels(a),
-    ...elementwiseKernels(a, allocate),
+    ...elementwiseKernels(a, allocateOutput),
   };
 }
 
