@@ -82,9 +82,19 @@ export interface VbnLayerGradInputs extends VbnNormalizeGradInputs {
 }
 export type VbnLayerGradAttrs = VbnLayerAttrs;
 
+/**
+ * The statistics of x's first `statsRows` rows as VbnStats or VbnLayer returned them, which a
+ * kernel taking them does not compute again; all three or none (then the kernel computes them).
+ */
+export interface GivenStatsInputs {
+  hi?: T;
+  lo?: T;
+  variance?: T;
+}
+
 /** -> `[B - fromRow, C]`: SpatialMean(VbnLayer(x) with ReLU, fromRow), the rows never stored. */
 export const VbnLayerPool = 'VbnLayerPool';
-export type VbnLayerPoolInputs = AffineInputs;
+export interface VbnLayerPoolInputs extends AffineInputs, GivenStatsInputs {}
 export interface VbnLayerPoolAttrs extends VbnNormalizeAttrs {
   statsRows: number;
   fromRow: number;
@@ -96,7 +106,7 @@ export interface VbnLayerPoolAttrs extends VbnNormalizeAttrs {
  * `inPlace` and x held by no other tensor, dx is written over x's values.
  */
 export const VbnLayerLeanGrad = 'VbnLayerLeanGrad';
-export interface VbnLayerLeanGradInputs extends AffineInputs {
+export interface VbnLayerLeanGradInputs extends AffineInputs, GivenStatsInputs {
   dy: T;
 }
 export interface VbnLayerLeanGradAttrs extends VbnLayerAttrs {

@@ -42,6 +42,8 @@ const run: Run = (name, inputs, attrs = {}) => {
  * - the last block is pooled without storing its normalized output (VbnLayerPool);
  * - a block's normalized output is recomputed from y_i when the next convolution's kernel
  *   gradient needs it, and freed before that convolution's input gradient is made;
+ * - each block's reference statistics (three `[F_i]` vectors) are computed once, in the forward,
+ *   and kept for the backward's kernels (the recomputation and VBN's gradient);
  * - VBN's gradient recomputes its ReLU mask from y_i and is written over y_i, which nothing
  *   needs afterwards (VbnLayerLeanGrad with inPlace).
  * At the seed scale the largest set held at once is then h, y_0, y_1, dy_2 and one
@@ -67,12 +69,25 @@ export function leanConcatPool(
   // Differentiates w.r.t. [y_0, gamma_0, beta_0, kernel_1, gamma_1, beta_1, ...].
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const { ys, pooled } = forward(y0, blocks, o, conv);
-    save(ys);
+    const { ys, stats, pooled } = forward(y0, blocks, o, conv);
+    save([...ys, ...stats.flatMap((s) => [s.hi, s.lo, s.variance])]);
     return {
       value: pooled,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        backward(dy as tf.Tensor2D, saved as tf.Tensor4D[], blocks, o, conv),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const n = blocks.length;
+        const kept = Array.from({ length: n }, (_, i) => {
+          const [hi, lo, variance] = saved.slice(n + 3 * i, n + 3 * i + 3);
+          return { hi, lo, variance };
+        });
+        return backward(
+          dy as tf.Tensor2D,
+          saved.slice(0, n) as tf.Tensor4D[],
+          kept,
+          blocks,
+          o,
+          conv,
+        );
+      },
     };
   });
   return f(y0, ...params) as tf.Tensor2D;
@@ -85,35 +100,60 @@ const layerAttrs = (o: LeanConcatOptions) => ({
   stop: o.stopReferenceGradient,
 });
 
-/** ReLU(VBN(y)) of every row of a block's convolution output (VbnLayer's other outputs freed). */
-function normalized(y: tf.Tensor, block: LeanBlock, rowWeights: tf.Tensor, o: LeanConcatOptions) {
-  const inputs = { x: y, gamma: block.gamma, beta: block.beta, rowWeights };
-  const [out, ...rest] = runFused(K.VbnLayer, inputs, layerAttrs(o));
-  tf.dispose(rest);
+/** A block's reference statistics `[C]` each (VbnStats' hi, lo, variance of its y's reference rows). */
+interface Stats {
+  hi: tf.Tensor;
+  lo: tf.Tensor;
+  variance: tf.Tensor;
+}
+
+/** ReLU(VBN(y)) of every row of a block's convolution output, against its statistics. */
+function normalized(
+  y: tf.Tensor,
+  stats: Stats,
+  block: LeanBlock,
+  rowWeights: tf.Tensor,
+  o: LeanConcatOptions,
+) {
+  const inputs = { x: y, gamma: block.gamma, beta: block.beta, rowWeights, ...stats };
+  const [out, rowStats] = runFused(K.VbnNormalize, inputs, { epsilon: o.epsilon, relu: true });
+  rowStats.dispose();
   return out;
 }
 
-/** Each block's convolution output (y_0 given), and the pooled features; nothing else is kept. */
+/**
+ * Each block's convolution output (y_0 given) and reference statistics (computed once per step:
+ * the backward's kernels take them), and the pooled features; nothing else is kept.
+ */
 function forward(y0: tf.Tensor4D, blocks: LeanBlock[], o: LeanConcatOptions, conv: Conv) {
   const rowWeights = tf.tensor1d(o.rowWeights);
   const ys: tf.Tensor4D[] = [y0];
+  const stats: Stats[] = [];
+  const statsOf = (y: tf.Tensor) => {
+    const [hi, lo, variance] = runFused(K.VbnStats, { x: y }, { rows: o.referenceRows });
+    return { hi, lo, variance };
+  };
   blocks.forEach((block, i) => {
     if (i === 0) return;
-    const x = normalized(ys[i - 1], blocks[i - 1], rowWeights, o);
+    stats.push(statsOf(ys[i - 1]));
+    const x = normalized(ys[i - 1], stats[i - 1], blocks[i - 1], rowWeights, o);
     ys.push(tf.conv2d(x as tf.Tensor4D, block.kernel, conv.strides, conv.pad));
     x.dispose();
   });
   const last = blocks[blocks.length - 1];
+  stats.push(statsOf(ys[ys.length - 1]));
   const inputs = { x: ys[ys.length - 1], gamma: last.gamma, beta: last.beta, rowWeights };
-  const [pooled] = runFused(K.VbnLayerPool, inputs, { ...layerAttrs(o), fromRow: o.referenceRows });
+  const attrs = { ...layerAttrs(o), fromRow: o.referenceRows };
+  const [pooled] = runFused(K.VbnLayerPool, { ...inputs, ...stats[stats.length - 1] }, attrs);
   rowWeights.dispose();
-  return { ys, pooled: pooled as tf.Tensor2D };
+  return { ys, stats, pooled: pooled as tf.Tensor2D };
 }
 
 /** Gradients for y_0, then gamma_0, beta_0, then [kernel, gamma, beta] of each later block. */
 function backward(
   dPooled: tf.Tensor2D,
   saved: tf.Tensor4D[],
+  stats: Stats[],
   blocks: LeanBlock[],
   o: LeanConcatOptions,
   conv: Conv,
@@ -124,7 +164,7 @@ function backward(
   // VBN's gradient, written over y (freed here): the gradient of the block's convolution output.
   const vbnGrad = (i: number, dOut: tf.Tensor, pooled: boolean) => {
     const { gamma, beta } = blocks[i];
-    const inputs = { dy: dOut, x: ys[i], gamma, beta, rowWeights };
+    const inputs = { dy: dOut, x: ys[i], gamma, beta, rowWeights, ...stats[i] };
     const attrs = {
       ...layerAttrs(o),
       inPlace: true,
@@ -138,7 +178,7 @@ function backward(
   let g = vbnGrad(last, dPooled, true);
   for (let i = last - 1; i >= 0; i--) {
     const next = blocks[i + 1];
-    const out = normalized(ys[i], blocks[i], rowWeights, o);
+    const out = normalized(ys[i], stats[i], blocks[i], rowWeights, o);
     const filterShape = next.kernel.shape;
     const [dKernel] = run('Conv2DBackpropFilter', { x: out, dy: g.dy }, { ...conv, filterShape });
     const inputShape = out.shape;
@@ -155,5 +195,6 @@ function backward(
   }
   grads[0] = [g.dy, g.dGamma, g.dBeta];
   rowWeights.dispose();
+  tf.dispose(stats.flatMap((s) => [s.hi, s.lo, s.variance]));
   return grads.flat();
 }

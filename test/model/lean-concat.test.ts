@@ -100,6 +100,63 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
     tf.dispose([...expected, ...inPlace]);
   });
 
+  it("VbnLayerLeanGrad and VbnLayerPool read given statistics: VbnStats' give the same bits as none, others other results, a partial set is refused", async () => {
+    await useBackend('native');
+    const shape = [5, 4, 3, 6];
+    const x = tf.randomNormal(shape, 1, 2, 'float32', 21);
+    const dy = tf.randomNormal(shape, 0, 1, 'float32', 22);
+    const pooledDy = tf.randomNormal([2, 6], 0, 1, 'float32', 23);
+    const gamma = tf.randomNormal([6], 1, 0.5, 'float32', 24);
+    const beta = tf.randomNormal([6], 0, 0.5, 'float32', 25);
+    const rowWeights = tf.tensor1d([0, 0, 0, 0.25, 0.25]);
+    const attrs = { statsRows: 3, epsilon: 1e-5, relu: true, stop: false };
+    const run = (name: string, inputs: tf.NamedTensorMap, a: object) =>
+      tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap) as tf.Tensor[];
+    const one = (name: string, inputs: tf.NamedTensorMap, a: object) => {
+      const out = tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap);
+      return Array.isArray(out) ? out : [out];
+    };
+    const bits = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
+    const [hi, lo, variance] = run('VbnStats', { x }, { rows: 3 });
+    const own = { hi, lo, variance };
+    const other = { hi, lo, variance: tf.mul(variance, 2.5) };
+    const affine = { x, gamma, beta, rowWeights };
+    const pool = { ...attrs, fromRow: 3 };
+    const grads = [
+      ...[{ dy }, { dy: pooledDy }].map((d, i) => {
+        const a = i === 0 ? attrs : { ...attrs, fromRow: 3 };
+        return [undefined, own, other].map((given) =>
+          bits(one('VbnLayerLeanGrad', { ...affine, ...d, ...given }, a)),
+        );
+      }),
+      [undefined, own, other].map((given) =>
+        bits(one('VbnLayerPool', { ...affine, ...given }, pool)),
+      ),
+    ];
+    for (const [none, ownStats, otherStats] of grads) {
+      expect(ownStats).toEqual(none);
+      expect(otherStats).not.toEqual(none);
+    }
+    // VbnLayerPool against given statistics is VbnNormalize against them, then SpatialMean.
+    const [normalized, rowStats] = run('VbnNormalize', { ...affine, ...other }, attrs);
+    const mean = one('SpatialMean', { x: normalized }, { fromRow: 3 });
+    expect(grads[2][2]).toEqual(bits(mean));
+    expect(() => one('VbnLayerPool', { ...affine, hi }, pool)).toThrow(
+      'VbnLayerPool: the statistics hi, lo and variance are given all three or none, but got hi',
+    );
+    tf.dispose([x, dy, pooledDy, gamma, beta, rowWeights, hi, lo, variance, other.variance]);
+    tf.dispose([normalized, rowStats, ...mean]);
+  });
+
+  it("compute each block's statistics once per step (VbnStats in the forward; no VbnLayer)", async () => {
+    await useBackend('native');
+    const c = CASES[1];
+    const { kernels } = await tf.profile(() => void gradients(c, true));
+    const names = kernels.map((k) => k.name);
+    expect(names.filter((n) => n === 'VbnStats')).toHaveLength(c.config.filters!.length);
+    expect(names).not.toContain('VbnLayer');
+  });
+
   it('give the block-by-block fused path the same loss and gradients, bit for bit', async () => {
     await useBackend('native');
     for (const c of CASES) {

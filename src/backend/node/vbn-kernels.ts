@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as K from '../kernel-names.js';
+import { VbnError } from '../../errors.js';
 import type { NativeAddon } from './addon-spec.js';
-import { allocate } from './memory.js';
+import { allocate, allocateOutput } from './memory.js';
 import { sizeOf, typedKernel, values, type KernelFunc } from './kernel-util.js';
 
 /**
@@ -51,6 +52,27 @@ function normalizeParams(
 }
 
 /** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
+/** The statistics the kernel was given (all three), else those of x's first `rows` rows. */
+function givenOrReferenceStats(
+  a: NativeAddon,
+  get: ReturnType<typeof reader>,
+  given: K.GivenStatsInputs,
+  x: Floats,
+  v: { spatial: number; channels: number },
+  rows: number,
+  kernel: string,
+): Stats {
+  const { hi, lo, variance } = given;
+  if (!hi && !lo && !variance) return referenceStats(a, x, v, rows);
+  if (!hi || !lo || !variance) {
+    const got = Object.keys(given).filter((k) => ['hi', 'lo', 'variance'].includes(k));
+    throw new VbnError(
+      `${kernel}: the statistics hi, lo and variance are given all three or none, but got ${got.join(', ')}`,
+    );
+  }
+  return { meanHi: get(hi, 'hi'), meanLo: get(lo, 'lo'), variance: get(variance, 'variance') };
+}
+
 function referenceStats(
   a: NativeAddon,
   x: Floats,
@@ -77,7 +99,7 @@ function normalize(
   const { x } = inputs;
   const get = reader(backend, kernel);
   const v = rowView(x);
-  const out = allocate(sizeOf(x.shape));
+  const out = allocateOutput(sizeOf(x.shape));
   const rowStats = new Float32Array(Math.max(0, v.rows * 2 * v.channels));
   a.vbnNormalize({
     x: get(x, 'x'),
@@ -129,7 +151,7 @@ function normalizeGrad(
   const { dy, x, gamma, rowWeights, dMeanExt, dVarExt } = inputs;
   const get = reader(backend, kernel);
   const v = rowView(x);
-  const dx = sources?.dx ?? allocate(sizeOf(x.shape));
+  const dx = sources?.dx ?? allocateOutput(sizeOf(x.shape));
   const [dMean, dVarR, dGamma, dBeta] = perChannel(4, v.channels);
   const saved =
     'out' in inputs && !sources
@@ -258,7 +280,7 @@ const vbnLayerPool = (a: NativeAddon) =>
     const v = rowView(x);
     const from = attrs.fromRow;
     const xv = get(x, 'x');
-    const stats = referenceStats(a, xv, v, attrs.statsRows);
+    const stats = givenOrReferenceStats(a, get, inputs, xv, v, attrs.statsRows, K.VbnLayerPool);
     const out = new Float32Array(Math.max(0, (v.rows - from) * v.channels));
     a.vbnNormalizePool({
       x: xv,
@@ -283,9 +305,9 @@ const vbnLayerLeanGrad = (a: NativeAddon) =>
     const get = reader(backend, K.VbnLayerLeanGrad);
     const v = rowView(x);
     const xv = get(x, 'x');
-    const stats = referenceStats(a, xv, v, attrs.statsRows);
+    const stats = givenOrReferenceStats(a, get, inputs, xv, v, attrs.statsRows, K.VbnLayerLeanGrad);
     const inPlace = attrs.inPlace === true && backend.data.get(x.dataId).refCount === 1;
-    const dx = inPlace ? xv : allocate(sizeOf(x.shape));
+    const dx = inPlace ? xv : allocateOutput(sizeOf(x.shape));
     const statsRows = attrs.stop ? 0 : attrs.statsRows;
     const beta = get(inputs.beta, 'beta');
     const sources = { ...stats, dx, beta, epsilon: attrs.epsilon, pooledFrom: attrs.fromRow };
