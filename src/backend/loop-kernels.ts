@@ -212,7 +212,7 @@ function binary(name: BinaryName, allocate: Allocate): Kernel {
     } else if (na === 1 && a.shape.length <= b.shape.length) {
       outShape = b.shape;
     } else if (isSuffix(b.shape, a.shape) || isSuffix(a.shape, b.shape)) {
-      const shape = na >= nb ? a.shape : b.shape;
+      const shape = isSuffix(b.shape, a.shape) ? a.shape : b.shape;
       const out = make(sizeOf(shape));
       if (out.length > 0) suffixLoop(name, av, bv, out);
       return backend.makeTensorInfo(shape, dtype, out);

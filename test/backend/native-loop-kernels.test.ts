@@ -119,6 +119,9 @@ describeNative('native loop kernels against the cpu backend', () => {
         await agree(() => op(full(), tensorOf(tail, 8, 'float32')));
         await agree(() => op(tensorOf(tail, 9, 'float32'), full()));
       }
+      // As many elements either side, the output has the higher rank: [5] with [1, 5] is [1, 5].
+      await agree(() => op(tensorOf([5], 10, 'float32'), tensorOf([1, 5], 11, 'float32')));
+      await agree(() => op(tensorOf([1, 5], 12, 'float32'), tensorOf([5], 13, 'float32')));
     }
     for (let c = 0; c < 80; c++) {
       const op = ops[c % ops.length];

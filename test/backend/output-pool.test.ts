@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackend } from 'vbn';
+import { ganOptimizer, useBackend } from 'vbn';
+import * as K from '../../src/backend/kernel-names.js';
+import { runFused } from '../../src/backend/kernel-names.js';
 import { vbnLayerOp } from '../../src/backend/fused-ops.js';
 import { OutputPool } from '../../src/backend/output-pool.js';
 import { randn, size } from '../support/helpers.js';
@@ -87,12 +89,15 @@ describeNative('native outputs reuse disposed arrays without changing visible da
   let b: tf.Tensor2D;
   const stored = (t: tf.Tensor) =>
     (tf.backend() as MathBackendCPU).data.get(t.dataId).values as Float32Array;
-  /** Outputs of every length the tests free, made and disposed again and again. */
+  /**
+   * Outputs of every length the tests free, made and disposed again and again; never a*b (the
+   * values the tests read out), so a read-out array that was reused would show it.
+   */
   const churn = () => {
     for (let i = 0; i < 4; i++) {
       tf.tidy(() => {
         const whole = tf.add(a, b);
-        tf.mul(a, b);
+        tf.sub(a, b);
         tf.add(tf.slice(tf.reshape(a, [N]), 0, N / 2), 1);
         tf.add(tf.slice(whole, [0, 0], [ROWS / 2, COLS]), 0);
       });
@@ -193,7 +198,9 @@ describeNative('native kernels that take an output unzeroed write every element 
   // intermediates') were filled with NaN and disposed into the pool: an element a kernel leaves
   // unwritten stays NaN. The engine's kernels are deterministic: both runs give the same bits.
   const poison = (n: number) => {
-    for (let i = 0; i < 3; i++) tf.tidy(() => void tf.mul(tf.fill([n], 1), NaN));
+    tf.tidy(() => {
+      for (let i = 0; i < 12; i++) tf.mul(tf.fill([n], 1), NaN);
+    });
   };
   const outputs = (f: () => tf.Tensor[]) => {
     const r: { shape: number[]; values: Float64Array }[] = [];
@@ -223,9 +230,44 @@ describeNative('native kernels that take an output unzeroed write every element 
       const f = (a: tf.Tensor) => vbnLayerOp(a, 3, gamma, beta, w, 1e-5, false).out;
       return [f(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), t([6, 5, 4, 30], 11))))(x)];
     },
+    'VbnNormalize, VbnLayerLeanGrad (dx not in place)': () => {
+      const [x, gamma, beta, dy] = [
+        t([6, 5, 4, 30], 17),
+        t([30], 18),
+        t([30], 19),
+        t([6, 5, 4, 30], 20),
+      ];
+      const rowWeights = tf.tensor1d([0, 0, 0, 0.25, 0.25, 0.25]);
+      const [hi, lo, variance] = runFused(K.VbnStats, { x }, { rows: 3 });
+      const affine = { x, gamma, beta, rowWeights, hi, lo, variance };
+      const attrs = { statsRows: 3, epsilon: 1e-5, relu: true, stop: false, inPlace: false };
+      return [
+        ...runFused(K.VbnNormalize, affine, { epsilon: 1e-5, relu: false }),
+        ...runFused(K.VbnLayerLeanGrad, { ...affine, dy }, attrs),
+      ];
+    },
+    'Conv2DBackpropInput with a stride beyond the filter (inputs no output reads)': () => {
+      const [x, w] = [t([2, 9, 9, 3], 21), t([1, 1, 3, 8], 22)];
+      const dy = t([2, 5, 5, 8], 23);
+      const f = (a: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'), dy));
+      return [tf.grad(f)(x)];
+    },
+    AdamUpdate: () => {
+      const v = tf.variable(t([50, 100], 24));
+      const optimizer = ganOptimizer(1e-3, 0.5);
+      optimizer.applyGradients([{ name: v.name, tensor: t([50, 100], 25) }]);
+      const out = tf.add(v, 0);
+      v.dispose();
+      optimizer.dispose();
+      return [out];
+    },
     'element-wise, Slice, PadV2': () => {
       const [a, b] = [t([50, 100], 12), t([50, 100], 13)];
+      const [c, d] = [t([10, 10], 15), t([10, 10], 16)];
       return [
+        tf.add(c, d),
+        tf.leakyRelu(c, 0.2),
         tf.add(a, b),
         tf.mul(a, tf.tensor1d(randn(100, 14))),
         tf.leakyRelu(a, 0.2),
@@ -254,9 +296,9 @@ describeNative('native kernels that take an output unzeroed write every element 
       const want = outputs(f);
       // Every length the case makes, its outputs' and its intermediates' alike.
       const lengths = new Set(want.map((w) => w.values.length));
-      for (const n of [...lengths, 30, 40, 2 * 9 * 8 * 3, 3 * 3 * 3 * 40, 2 * 7 * 6 * 40])
+      const inner = [30, 40, 100, 2 * 9 * 8 * 3, 3 * 3 * 3 * 40, 2 * 7 * 6 * 40, 2 * 9 * 9 * 3];
+      for (const n of [...lengths, ...inner, 6 * 5 * 4 * 30, 50 * 100, 100 * 100, 2 * 5 * 5 * 8])
         poison(n);
-      for (const n of [6 * 5 * 4 * 30, 50 * 100, 100 * 100, 30 * 100]) poison(n);
       const got = outputs(f);
       got.forEach((g, i) => {
         expect(g.shape).toEqual(want[i].shape);

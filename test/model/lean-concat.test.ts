@@ -116,7 +116,11 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
       const out = tf.engine().runKernel(name, inputs, a as tf.NamedAttrMap);
       return Array.isArray(out) ? out : [out];
     };
-    const bits = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
+    const bits = (ts: tf.Tensor[]) => {
+      const values = ts.map((t) => Array.from(t.dataSync()));
+      tf.dispose(ts);
+      return values;
+    };
     const [hi, lo, variance] = run('VbnStats', { x }, { rows: 3 });
     const own = { hi, lo, variance };
     const other = { hi, lo, variance: tf.mul(variance, 2.5) };
@@ -145,7 +149,7 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
       'VbnLayerPool: the statistics hi, lo and variance are given all three or none, but got hi',
     );
     tf.dispose([x, dy, pooledDy, gamma, beta, rowWeights, hi, lo, variance, other.variance]);
-    tf.dispose([normalized, rowStats, ...mean]);
+    tf.dispose([normalized, rowStats]);
   });
 
   it("compute each block's statistics once per step (VbnStats in the forward; no VbnLayer)", async () => {

@@ -51,7 +51,6 @@ function normalizeParams(
   };
 }
 
-/** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
 /** The statistics the kernel was given (all three), else those of x's first `rows` rows. */
 function givenOrReferenceStats(
   a: NativeAddon,
@@ -65,7 +64,7 @@ function givenOrReferenceStats(
   const { hi, lo, variance } = given;
   if (!hi && !lo && !variance) return referenceStats(a, x, v, rows);
   if (!hi || !lo || !variance) {
-    const got = Object.keys(given).filter((k) => ['hi', 'lo', 'variance'].includes(k));
+    const got = Object.entries({ hi, lo, variance }).flatMap(([k, t]) => (t ? [k] : []));
     throw new VbnError(
       `${kernel}: the statistics hi, lo and variance are given all three or none, but got ${got.join(', ')}`,
     );
@@ -73,6 +72,7 @@ function givenOrReferenceStats(
   return { meanHi: get(hi, 'hi'), meanLo: get(lo, 'lo'), variance: get(variance, 'variance') };
 }
 
+/** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
 function referenceStats(
   a: NativeAddon,
   x: Floats,
