@@ -103,7 +103,8 @@ export interface VbnLayerPoolAttrs extends VbnNormalizeAttrs {
 /**
  * -> dx, dGamma, dBeta: VbnLayerGrad without the layer's output (statistics and ReLU mask
  * recomputed from x). With `fromRow`, dy is VbnLayerPool's gradient `[B - fromRow, C]`; with
- * `inPlace` and x held by no other tensor, dx is written over x's values.
+ * `inPlace` and x's data an engine output that nothing else holds or sees (no other tensor, no
+ * view, never read out), dx is written over x's values.
  */
 export const VbnLayerLeanGrad = 'VbnLayerLeanGrad';
 export interface VbnLayerLeanGradInputs extends AffineInputs, GivenStatsInputs {

@@ -23,7 +23,7 @@ export class OutputPool {
   private pooledBytes = 0;
 
   /**
-   * @param maxLength arrays longer than this are not tracked (nor reused)
+   * @param maxLength arrays longer than this are not reused
    * @param maxPooledBytes the pool keeps at most this many bytes of disposed arrays
    */
   constructor(
@@ -31,13 +31,22 @@ export class OutputPool {
     private readonly maxPooledBytes: number,
   ) {}
 
-  /** Registers a new output array the pool may later reuse; returns it. */
+  /**
+   * Registers a new output array, which the pool may later reuse (up to maxLength elements) and
+   * a kernel may write over while it is private (any length); returns it.
+   */
   track(a: Float32Array): Float32Array {
-    if (a.length <= this.maxLength) {
-      this.state.set(a, 'fresh');
-      this.owner.set(a.buffer, a);
-    }
+    this.state.set(a, 'fresh');
+    this.owner.set(a.buffer, a);
     return a;
+  }
+
+  /**
+   * Whether `values` is one tensor's data that nothing else can see (tracked, held, never read
+   * out, viewed or shared): the data a kernel may write over when that tensor is its to give up.
+   */
+  isPrivate(values: Float32Array): boolean {
+    return this.owner.get(values.buffer) === values && this.state.get(values) === 'held';
   }
 
   /**
@@ -68,7 +77,7 @@ export class OutputPool {
 
   /** The tensor holding `values` was disposed: whether the pool took the array. */
   give(values: Float32Array): boolean {
-    if (this.owner.get(values.buffer) !== values || this.state.get(values) !== 'held') return false;
+    if (values.length > this.maxLength || !this.isPrivate(values)) return false;
     if (this.pooledBytes + values.byteLength > this.maxPooledBytes) {
       this.state.set(values, 'shared');
       return false;

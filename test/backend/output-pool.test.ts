@@ -66,7 +66,7 @@ describe('OutputPool', () => {
     expect(p.give(fresh)).toBe(false);
   });
 
-  it('holds at most its byte limit, and tracks no array longer than its length limit', () => {
+  it('holds at most its byte limit, and reuses no array longer than its length limit', () => {
     const p = new OutputPool(LENGTH, 3 * 4 * LENGTH);
     const arrays = [0, 1, 2, 3].map(() => heldArray(p));
     expect(arrays.map((a) => p.give(a))).toEqual([true, true, true, false]);

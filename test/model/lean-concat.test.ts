@@ -66,11 +66,13 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
     await useBackend('cpu');
   });
 
-  it("VbnLayerLeanGrad gives VbnLayerGrad's bits, and writes over x only when no other tensor holds x", async () => {
+  it("VbnLayerLeanGrad gives VbnLayerGrad's bits, and writes over x only when nothing else holds or sees x's data", async () => {
     await useBackend('native');
     const shape = [5, 4, 3, 6];
-    const x = tf.randomNormal(shape, 1, 2, 'float32', 11);
-    const xValues = x.dataSync().slice();
+    const source = tf.randomNormal(shape, 1, 2, 'float32', 11);
+    const xValues = source.dataSync().slice();
+    // An engine output (the Add kernel's) that nobody read: what lean concat gives the kernel.
+    const x = tf.add(source, 0);
     const dy = tf.randomNormal(shape, 0, 1, 'float32', 12);
     const gamma = tf.randomNormal([6], 1, 0.5, 'float32', 13);
     const beta = tf.randomNormal([6], 0, 0.5, 'float32', 14);
@@ -90,13 +92,46 @@ describeNative('native memory plan: lean concat blocks, reuse of freed buffers',
     const held = x.clone();
     const copy = run('VbnLayerLeanGrad', inputs, { ...attrs, inPlace: true });
     expect(bits(copy)).toEqual(bits(expected));
-    expect(Array.from(held.dataSync())).toEqual(Array.from(xValues));
+    // Read through a copy: dataSync of x's own data would hand it out (and so keep it from reuse).
+    const copyOf = (t: tf.Tensor) => {
+      const c = tf.add(t, 0);
+      const v = Array.from(c.dataSync());
+      c.dispose();
+      return v;
+    };
+    expect(copyOf(held)).toEqual(Array.from(xValues));
     tf.dispose([held, ...copy]);
+    // Data that someone read out, or a caller's own array, is not written over either.
+    const readOut = tf.add(source, 0);
+    const seen = readOut.dataSync();
+    const callers = Float32Array.from(xValues);
+    const own = tf.tensor(callers, shape);
+    for (const other of [readOut, own]) {
+      const grads = run('VbnLayerLeanGrad', { ...inputs, x: other }, { ...attrs, inPlace: true });
+      expect(bits(grads)).toEqual(bits(expected));
+      tf.dispose(grads);
+    }
+    expect(Array.from(seen)).toEqual(Array.from(xValues));
+    expect(Array.from(callers)).toEqual(Array.from(xValues));
     // Now x alone: the gradient is written over it.
     const inPlace = run('VbnLayerLeanGrad', inputs, { ...attrs, inPlace: true });
     expect(bits(inPlace)).toEqual(bits(expected));
     expect(Array.from(x.dataSync())).toEqual(Array.from(inPlace[0].dataSync()));
-    tf.dispose([x, dy, gamma, beta, rowWeights, out, rowStats, hi, lo, variance]);
+    tf.dispose([
+      x,
+      source,
+      readOut,
+      own,
+      dy,
+      gamma,
+      beta,
+      rowWeights,
+      out,
+      rowStats,
+      hi,
+      lo,
+      variance,
+    ]);
     tf.dispose([...expected, ...inPlace]);
   });
 

@@ -64,8 +64,17 @@ function fresh(n: number, zeroed: boolean): Float32Array {
     collectGarbage();
     collectGarbage(); // the first one's array buffers are freed (swept) when the second starts
   }
-  if (zeroed || bytes > constants.MAX_LENGTH) return new Float32Array(n);
-  return new Float32Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, n);
+  if (zeroed || bytes > constants.MAX_LENGTH) return pool.track(new Float32Array(n));
+  return pool.track(new Float32Array(Buffer.allocUnsafeSlow(bytes).buffer, 0, n));
+}
+
+/**
+ * Whether a kernel may write over `values`, the data of a tensor it is given to consume: an
+ * output of the engine that nothing else can see (never the caller's array, one read out by
+ * dataSync, or one another tensor views).
+ */
+export function mayOverwrite(values: Float32Array): boolean {
+  return pool.isPrivate(values);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as K from '../kernel-names.js';
 import { VbnError } from '../../errors.js';
 import type { NativeAddon } from './addon-spec.js';
-import { allocate, allocateOutput } from './memory.js';
+import { allocate, allocateOutput, mayOverwrite } from './memory.js';
 import { sizeOf, typedKernel, values, type KernelFunc } from './kernel-util.js';
 
 /**
@@ -295,9 +295,10 @@ const vbnLayerPool = (a: NativeAddon) =>
 /**
  * VbnLayerGrad without the layer's output: statistics and ReLU mask are recomputed from x (the
  * forward's bits). dy is the output's gradient, or with attrs.fromRow the pooled gradient
- * [B - fromRow, C] of VbnLayerPool (no [B, S, C] gradient stored). With attrs.inPlace and x held
- * by no other tensor, dx is written over x's values (each element read before it is written) and
- * returned as x's data: the caller gives x up.
+ * [B - fromRow, C] of VbnLayerPool (no [B, S, C] gradient stored). With attrs.inPlace and x's
+ * data private (held by no other tensor; an engine output never read out or viewed: mayOverwrite),
+ * dx is written over x's values (each element read before it is written) and returned as x's
+ * data: the caller gives x up.
  */
 const vbnLayerLeanGrad = (a: NativeAddon) =>
   typedKernel<K.VbnLayerLeanGradInputs, K.VbnLayerLeanGradAttrs>(({ inputs, backend, attrs }) => {
@@ -306,7 +307,8 @@ const vbnLayerLeanGrad = (a: NativeAddon) =>
     const v = rowView(x);
     const xv = get(x, 'x');
     const stats = givenOrReferenceStats(a, get, inputs, xv, v, attrs.statsRows, K.VbnLayerLeanGrad);
-    const inPlace = attrs.inPlace === true && backend.data.get(x.dataId).refCount === 1;
+    const inPlace =
+      attrs.inPlace === true && backend.data.get(x.dataId).refCount === 1 && mayOverwrite(xv);
     const dx = inPlace ? xv : allocateOutput(sizeOf(x.shape));
     const statsRows = attrs.stop ? 0 : attrs.statsRows;
     const beta = get(inputs.beta, 'beta');
