@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, expect, it } from 'vitest';
 import { useBackend } from 'vbn';
 import { loadAddon } from '../../src/backend/node/native.js';
+import { conv64, conv64BackData, conv64BackFilter, type Case } from '../support/conv64.js';
+import { convPasses } from '../support/conv-passes.mjs';
 import { describeNative } from '../support/native-suite.js';
 
 /**
@@ -20,30 +22,18 @@ const ints = (n: number, seed: number, range: number) => {
   });
 };
 
-/** Exact integer convolution and its two gradients ('same': pad 1 on every side). */
+/** The case: 'same' (pad 1 on every side). */
+const CASE: Case = { b: B, h: H, w: W, ci: CI, co: CO, pads: [1, 1, 1, 1] };
+
+/**
+ * The integer convolution and its two gradients: conv64's float64 sums, exact on these integers.
+ */
 function exact(x: Float32Array, w: Float32Array, dy: Float32Array) {
-  const y = new Float64Array(B * H * W * CO);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  for (let n = 0; n < B; n++)
-    for (let i = 0; i < H; i++)
-      for (let j = 0; j < W; j++)
-        for (let p = 0; p < 3; p++)
-          for (let q = 0; q < 3; q++) {
-            const [r, c] = [i + p - 1, j + q - 1];
-            if (r < 0 || r >= H || c < 0 || c >= W) continue;
-            for (let ci = 0; ci < CI; ci++) {
-              const xi = ((n * H + r) * W + c) * CI + ci;
-              for (let co = 0; co < CO; co++) {
-                const wi = ((p * 3 + q) * CI + ci) * CO + co;
-                const yi = ((n * H + i) * W + j) * CO + co;
-                y[yi] += x[xi] * w[wi];
-                dx[xi] += dy[yi] * w[wi];
-                dw[wi] += dy[yi] * x[xi];
-              }
-            }
-          }
-  return { y, dx, dw };
+  return {
+    y: conv64(CASE, x, w).y,
+    dx: conv64BackData(CASE, dy, w).y,
+    dw: conv64BackFilter(CASE, x, dy),
+  };
 }
 
 describeNative('native Winograd convolution on small integers', () => {
@@ -78,48 +68,7 @@ describeNative('native Winograd convolution on small integers', () => {
     const w = ints(9 * CI * CO, 5, 2);
     const dy = ints(B * H * W * CO, 6, 2);
     const want = exact(x, w, dy);
-    const [xs, ws, ys] = [
-      [B, H, W, CI],
-      [3, 3, CI, CO],
-      [B, H, W, CO],
-    ];
-    const geometry = { strides: [1, 1], padL: [1, 1], padR: [1, 1], dilations: [1, 1] };
-    const y = new Float32Array(B * H * W * CO);
-    const algorithm = WINOGRAD;
-    a.conv2d({
-      x,
-      xShape: xs,
-      w,
-      wShape: ws,
-      out: y,
-      outShape: ys,
-      ...geometry,
-      bias: null,
-      activation: 0,
-      algorithm,
-    });
-    const dx = new Float32Array(x.length);
-    a.conv2dBackpropInput({
-      dy,
-      dyShape: ys,
-      w,
-      wShape: ws,
-      dx,
-      dxShape: xs,
-      ...geometry,
-      algorithm,
-    });
-    const dw = new Float32Array(w.length);
-    a.conv2dBackpropFilter({
-      x,
-      xShape: xs,
-      dy,
-      dyShape: ys,
-      dw,
-      dwShape: ws,
-      ...geometry,
-      algorithm,
-    });
+    const { y, dx, dw } = convPasses(a, CASE, x, w, dy, WINOGRAD);
     const mismatches = (got: Float32Array, exp: Float64Array) =>
       got.filter((v, i) => v !== exp[i]).length;
     expect(mismatches(y, want.y), 'forward').toBe(0);
