@@ -5,10 +5,10 @@
 // Prints the best and median step of each, in ms, and B / A.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
+import { ganBenchStep } from '../dist/cli/bench-gan.js';
 import { LOOP_KERNELS } from '../dist/backend/loop-kernels.js';
 
 const [rounds = 5, steps = 5] = process.argv.slice(2).map(Number);
-const D = vbn.GAN_DEFAULTS;
 await vbn.useBackend('native');
 tf.enableProdMode();
 const NAMES = ['Add', 'Sub', 'Multiply', 'RealDiv', 'LeakyRelu', 'Step'];
@@ -31,26 +31,7 @@ const use = (set) => {
   if (tf.getKernel('AdamUpdate', 'native')) tf.unregisterKernel('AdamUpdate', 'native');
   if (set === engine) tf.registerKernel(adam);
 };
-const g = vbn.createGenerator({
-  filters: D.generatorFilters,
-  norm: D.norm,
-  outputStride: D.outputStride,
-  codes: D.runCodes,
-});
-const d = vbn.createDiscriminator({ filters: D.discriminatorFilters, codes: D.runCodes });
-const nets = {
-  generator: g,
-  discriminator: d,
-  gParams: g.init(1),
-  dParams: d.init(2),
-  gOptimizer: vbn.ganOptimizer(D.lr, D.beta1),
-  dOptimizer: vbn.ganOptimizer(D.dLr, D.beta1),
-};
-const refZ = vbn.latents(0, 1, D.referenceSize, D.latentDim, D.runCodes);
-const z = vbn.latents(0, 2, D.batchSize, D.latentDim, D.runCodes);
-const real = tf.randomUniform([D.batchSize, 28, 28, 1], -1, 1, 'float32', 3);
-const labels = tf.randomUniform([D.batchSize], 0, D.runCodes, 'int32', 4);
-const step = () => vbn.ganStep(nets, refZ, z, real, { realLabels: labels });
+const step = ganBenchStep();
 const times = { engine: [], cpu: [] };
 const cpuTimes = { engine: [], cpu: [] }; // process CPU time (user + system), less sensitive to other load
 for (const [, set] of [

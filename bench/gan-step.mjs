@@ -1,10 +1,11 @@
-// Times a GAN step (by default vbn gan's: GAN_DEFAULTS' networks, sizes and learning rates) and
+// Times a GAN step (by default vbn gan's: its networks, sizes, learning rates and labelled real batch) and
 // prints where it goes:
 //   node bench/gan-step.mjs [backend=native] [generator filters] [discriminator filters] [norm] [batch] [reference] [output stride] [codes]
 // Mean of 10 steps after 3 warm-ups, then 10 steps with each kernel timed: kernel time per kernel
 // name against the JavaScript between kernels.
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
+import { ganBenchStep } from '../dist/cli/bench-gan.js';
 
 const D = vbn.GAN_DEFAULTS;
 const [
@@ -20,25 +21,15 @@ const [
 const list = (s) => s.split(',').map(Number);
 await vbn.useBackend(backend);
 tf.enableProdMode();
-const g = vbn.createGenerator({
-  filters: list(gf),
+const step = ganBenchStep({
+  generatorFilters: list(gf),
+  discriminatorFilters: list(df),
   norm,
+  batchSize: Number(batch),
+  referenceSize: Number(ref),
   outputStride: Number(outputStride),
   codes: Number(codes),
 });
-const d = vbn.createDiscriminator({ filters: list(df), codes: Number(codes) });
-const nets = {
-  generator: g,
-  discriminator: d,
-  gParams: g.init(1),
-  dParams: d.init(2),
-  gOptimizer: vbn.ganOptimizer(D.lr, D.beta1),
-  dOptimizer: vbn.ganOptimizer(D.dLr, D.beta1),
-};
-const refZ = vbn.latents(0, 1, Number(ref), 64, Number(codes));
-const z = vbn.latents(0, 2, Number(batch), 64, Number(codes));
-const real = tf.randomUniform([Number(batch), 28, 28, 1], -1, 1, 'float32', 3);
-const step = () => vbn.ganStep(nets, norm === 'vbn' ? refZ : null, z, real);
 for (let i = 0; i < 3; i++) step();
 const t0 = performance.now();
 for (let i = 0; i < 10; i++) step();

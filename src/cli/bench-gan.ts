@@ -60,10 +60,13 @@ export function ganFlopsPerStep(c: GanTrainConfig): number {
   return g + dUpdate + 2 * dForward;
 }
 
-/** The default `vbn gan` step on `backend`: `steps` timed steps after 3 warm-ups. */
-export async function runGanChild(backend: BackendName, steps: number): Promise<StepTimes> {
-  await useBackend(backend);
-  const c = resolveGanTrainConfig({});
+/**
+ * `vbn gan`'s training step (its defaults, or with `overrides`) on the current backend, as
+ * `vbn gan` runs it: one batch of real images and labels, drawn once, and fixed latents. Also
+ * the step bench/gan-step.mjs and bench/gan-elementwise-ab.mjs time.
+ */
+export function ganBenchStep(overrides: Partial<GanTrainConfig> = {}): () => void {
+  const c = resolveGanTrainConfig(overrides);
   const { generator, discriminator } = networksOf(c, IMAGE);
   const nets: GanNetworks = {
     generator,
@@ -76,12 +79,21 @@ export async function runGanChild(backend: BackendName, steps: number): Promise<
   const refZ = latents(c.seed, 1, c.referenceSize, c.latentDim, c.codes);
   const z = latents(c.seed, 2, c.batchSize, c.latentDim, c.codes);
   const real = tf.randomUniform([c.batchSize, ...IMAGE], -1, 1, 'float32', tfSeed(c.seed, 3));
-  const labels = tf.randomUniform([c.batchSize], 0, c.codes, 'int32', tfSeed(c.seed, 4));
-  const step = () =>
-    ganStep(nets, c.norm === 'vbn' ? refZ : null, z, real, {
-      realLabels: labels as tf.Tensor1D,
+  const labels =
+    c.codes > 0
+      ? (tf.randomUniform([c.batchSize], 0, c.codes, 'int32', tfSeed(c.seed, 4)) as tf.Tensor1D)
+      : undefined;
+  return () =>
+    void ganStep(nets, c.norm === 'vbn' ? refZ : null, z, real, {
+      realLabels: labels,
       labelWeight: c.labelWeight,
     });
+}
+
+/** The default `vbn gan` step on `backend`: `steps` timed steps after 3 warm-ups. */
+export async function runGanChild(backend: BackendName, steps: number): Promise<StepTimes> {
+  await useBackend(backend);
+  const step = ganBenchStep();
   for (let i = 0; i < 3; i++) step();
   const timed = timeSteps(step, steps, 'bench --gan');
   return {
