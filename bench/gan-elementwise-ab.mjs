@@ -6,18 +6,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as vbn from 'vbn';
 import { ganBenchStep } from '../dist/cli/bench-gan.js';
-import { LOOP_KERNELS } from '../dist/backend/loop-kernels.js';
+import { loopKernels } from '../dist/backend/loop-kernels.js';
 
 const [rounds = 5, steps = 5] = process.argv.slice(2).map(Number);
 await vbn.useBackend('native');
 tf.enableProdMode();
 const NAMES = ['Add', 'Sub', 'Multiply', 'RealDiv', 'LeakyRelu', 'Step'];
 const engine = Object.fromEntries(NAMES.map((n) => [n, tf.getKernel(n, 'native').kernelFunc]));
-// What the native backend ran before: the loop kernel, else cpu's.
+// What the native backend ran before: the loop kernel (new arrays for outputs), else cpu's.
+const loops = loopKernels((size) => new Float32Array(size));
 const cpu = Object.fromEntries(
   NAMES.map((n) => {
     const c = tf.getKernel(n, 'cpu').kernelFunc;
-    const loop = LOOP_KERNELS[n];
+    const loop = loops[n];
     return [n, loop ? (args) => loop(args) ?? c(args) : c];
   }),
 );

@@ -305,6 +305,3 @@ export function loopKernels(allocate: Allocate): Record<string, Kernel> {
     Sum: sumLeading,
   };
 }
-
-/** The loop kernels with new arrays for outputs. */
-export const LOOP_KERNELS = loopKernels((n) => new Float32Array(n));

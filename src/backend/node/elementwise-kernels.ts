@@ -41,9 +41,9 @@ function float32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | null
   return t.dtype === 'float32' ? f32(backend, t) : null;
 }
 
-/** The loop kernel, else the cpu kernel. */
-function loopOrCpu(name: string, allocate: Allocate): KernelFunc {
-  const loop = loopKernels(allocate)[name];
+/** The loop kernel of that name in `loops`, else the cpu kernel. */
+function loopOrCpu(name: string, loops: ReturnType<typeof loopKernels>): KernelFunc {
+  const loop = loops[name];
   return loop ? orFallback(name, loop) : fallback(name);
 }
 
@@ -65,8 +65,9 @@ export function elementwiseKernels(
   allocate: Allocate,
 ): Record<string, KernelFunc> {
   const kernels: Record<string, KernelFunc> = {};
+  const loops = loopKernels(allocate);
   for (const [name, op] of Object.entries(BINARY)) {
-    const other = loopOrCpu(name, allocate);
+    const other = loopOrCpu(name, loops);
     kernels[name] = (args) => {
       const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
       const av = float32(args.backend, a);
@@ -79,7 +80,7 @@ export function elementwiseKernels(
     };
   }
   for (const [name, op] of Object.entries(UNARY)) {
-    const other = loopOrCpu(name, allocate);
+    const other = loopOrCpu(name, loops);
     kernels[name] = (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
       const xv = float32(args.backend, x);

@@ -69,8 +69,15 @@ function givenOrReferenceStats(
       `${kernel}: the statistics hi, lo and variance are given all three or none, but got ${got.join(', ')}`,
     );
   }
-  return { meanHi: get(hi, 'hi'), meanLo: get(lo, 'lo'), variance: get(variance, 'variance') };
+  return givenStats(get, { hi, lo, variance });
 }
+
+/** A kernel's statistics inputs hi, lo, variance `[C]` as Stats. */
+const givenStats = (get: ReturnType<typeof reader>, s: Required<K.GivenStatsInputs>): Stats => ({
+  meanHi: get(s.hi, 'hi'),
+  meanLo: get(s.lo, 'lo'),
+  variance: get(s.variance, 'variance'),
+});
 
 /** The statistics of the first `rows` rows of x's values, seen as `[B, S, C]` by `v`. */
 function referenceStats(
@@ -238,12 +245,7 @@ const vbnStatsGrad = (a: NativeAddon) =>
 
 const vbnNormalize = (a: NativeAddon) =>
   typedKernel<K.VbnNormalizeInputs, K.VbnNormalizeAttrs>(({ inputs, backend, attrs }) => {
-    const get = reader(backend, K.VbnNormalize);
-    const stats = {
-      meanHi: get(inputs.hi, 'hi'),
-      meanLo: get(inputs.lo, 'lo'),
-      variance: get(inputs.variance, 'variance'),
-    };
+    const stats = givenStats(reader(backend, K.VbnNormalize), inputs);
     return normalize(a, backend, inputs, attrs, stats, K.VbnNormalize);
   });
 
